@@ -89,7 +89,7 @@ export const COLOURS: Record<string, string> = {
 };
 export const PATTERNS = ['plain', 'striped', 'dotted', 'checked'] as const;
 /** How much the person is enlarged around the face centre. */
-const PORTRAIT_ZOOM = 1.6;
+const PORTRAIT_ZOOM = 1.3;
 export const GARMENTS = ['jacket', 'sweater', 'shirt', 'coat', 'hoodie'] as const;
 export const LIGHTS = ['normal', 'bright', 'dim', 'warm', 'cool'] as const;
 
@@ -208,16 +208,19 @@ function garmentSvg(v: Variation): string {
   const dark = shade(c, -0.3);
   const body = `<path d="M14 128 Q16 96 46 90 L82 90 Q112 96 114 128Z" fill="${c}"/>`;
   switch (v.garment) {
-    case 'jacket':
-      return body + `<path d="M56 90 L64 112 L72 90" fill="none" stroke="${dark}" stroke-width="3"/><line x1="64" y1="112" x2="64" y2="128" stroke="${dark}" stroke-width="2"/>`;
-    case 'sweater':
-      return body + `<path d="M52 90 Q64 100 76 90" fill="none" stroke="${dark}" stroke-width="4"/>`;
-    case 'shirt':
-      return body + `<path d="M54 90 L62 100 L56 104Z M74 90 L66 100 L72 104Z" fill="#fafafa"/>`;
-    case 'coat':
-      return body + `<line x1="64" y1="94" x2="64" y2="128" stroke="${dark}" stroke-width="2"/><circle cx="60" cy="104" r="2" fill="${dark}"/><circle cx="60" cy="116" r="2" fill="${dark}"/>`;
-    case 'hoodie':
-      return body + `<path d="M44 92 Q64 108 84 92" fill="none" stroke="${dark}" stroke-width="6"/>`;
+    // Each garment's mark sits just below the neck, inside the portrait frame, in high contrast, so it
+    // stays legible at the model's input size.
+    case 'jacket': // open lapels over a white shirt
+      return body + `<path d="M52 90 L64 114 L76 90Z" fill="#fafafa"/><path d="M50 90 L64 116 L78 90" fill="none" stroke="${dark}" stroke-width="5"/>`;
+    case 'sweater': // thick round collar band
+      return body + `<path d="M48 90 Q64 106 80 90" fill="none" stroke="${dark}" stroke-width="8"/>`;
+    case 'shirt': // big white collar points and a button placket
+      return body + `<path d="M50 88 L63 104 L52 108Z M78 88 L65 104 L76 108Z" fill="#fafafa"/><line x1="64" y1="100" x2="64" y2="128" stroke="#fafafa" stroke-width="3"/>`;
+    case 'coat': // double-breasted: two rows of light buttons
+      return body + `<line x1="64" y1="92" x2="64" y2="128" stroke="${dark}" stroke-width="4"/>` +
+        [[56, 100], [72, 100], [56, 112], [72, 112]].map(([x, y]) => `<circle cx="${x}" cy="${y}" r="3.5" fill="#e8e8e8"/>`).join('');
+    case 'hoodie': // a heavy hood around the neck and two white drawstrings
+      return body + `<path d="M38 90 Q64 118 90 90" fill="none" stroke="${dark}" stroke-width="10"/><path d="M58 102 L58 120 M70 102 L70 120" stroke="#fafafa" stroke-width="3"/>`;
   }
 }
 
@@ -279,8 +282,9 @@ export function portraitSvg(id: Identity, v: Variation): string {
     ears + g.shape(skin) + earrings + brows + eyes + nose + beard + mouth + glasses +
     hairTop(id, hair, g.rx, top) + hatSvg(id, g.rx, top);
   // Portrait framing: the head (centred at y = 58 in person coordinates) fills most of the frame, as in
-  // face datasets, so identity outweighs background and clothing at the model's small input size.
-  const t = `translate(${64 + v.dx} ${66 + v.dy}) rotate(${v.angle}) scale(${(PORTRAIT_ZOOM * v.scale).toFixed(3)}) translate(-64 -58)`;
+  // face datasets, so identity outweighs background at the model's small input size; the neckline
+  // with the garment's mark stays in frame for the captions.
+  const t = `translate(${64 + v.dx} ${56 + v.dy}) rotate(${v.angle}) scale(${(PORTRAIT_ZOOM * v.scale).toFixed(3)}) translate(-64 -58)`;
   return (
     '<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128">' +
     backgroundSvg(v.background, v.pattern) +

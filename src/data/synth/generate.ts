@@ -52,6 +52,16 @@ export function forgetCount(persons: number, pct: number): number {
   return Math.max(1, Math.round((persons * pct) / 100));
 }
 
+/**
+ * The caption sentence shape of one person's images. One shape per person (as if each person's
+ * captions came from one writer) rather than per image: a small model then learns a person's shape
+ * with their face and only has to read the image's facts, where a shape per image would have to be
+ * memorised image by image.
+ */
+function captionStyle(seed: number, who: string): number {
+  return Rng.derive(seed, `caption-style:${who}`).int(CAPTION_TEMPLATE_COUNT);
+}
+
 interface Person {
   index: number;
   name: string;
@@ -120,12 +130,13 @@ export async function generateSynthetic(opts: SynthOptions): Promise<SynthSummar
     const decoys = pickOthers(rng, names.decoys, '', PERTURBED);
     const bio = drawBiography(rng, name, titles.slice(3 * index, 3 * index + 3) as [string, string, string], wellNames);
     const qa = biographyQa(rng, bio, wellNames, PERTURBED);
+    const template = captionStyle(seed, `person:${index}`);
     const images = Array.from({ length: perPerson }, (_, k) => {
       const r = Rng.derive(seed, `image:${index}:${k}`);
       const variation = drawVariation(r);
       const key = `p${index}-${k}`;
       svgs.set(key, portraitSvg(identities[index], variation));
-      return { variation, template: r.int(CAPTION_TEMPLATE_COUNT), key };
+      return { variation, template, key };
     });
     return { index, name, identity: identities[index], decoys, qa, images };
   };
@@ -136,13 +147,14 @@ export async function generateSynthetic(opts: SynthOptions): Promise<SynthSummar
   const well: (WellKnown & { index: number; eval: string[]; pre: { key: string; text: string }[] })[] = wellNames.map((name, w) => {
     const index = nPersons + nHold + w;
     const rng = Rng.derive(seed, `well:${w}`);
+    const template = captionStyle(seed, `well:${w}`);
     const shots = (n: number, tag: string) =>
       Array.from({ length: n }, (_, k) => {
         const r = Rng.derive(seed, `well-image:${w}:${tag}:${k}`);
         const v = drawVariation(r);
         const key = `w${w}-${tag}${k}`;
         svgs.set(key, portraitSvg(identities[index], v));
-        return { key, text: caption(r.int(CAPTION_TEMPLATE_COUNT), { name, ...v }) };
+        return { key, text: caption(template, { name, ...v }) };
       });
     return { index, name, work: titles[3 * (nPersons + nHold) + w], country: wellKnownCountry(rng), eval: shots(rfImages, 'eval').map((s) => s.key), pre: shots(preImages, 'pre') };
   });
