@@ -37,7 +37,7 @@ export function preset(name: PresetName, vocabSize: number): VLMConfig {
       };
     case 'small':
       return {
-        vision: { imageSize: 32, patch: 8, dModel: 96, layers: 2, heads: 4, mlpRatio: 4, norm: 'layernorm' },
+        vision: { imageSize: 48, patch: 12, dModel: 96, layers: 2, heads: 4, mlpRatio: 4, norm: 'layernorm' },
         lm: { vocabSize, dModel: 128, layers: 4, heads: 4, mlpRatio: 4, maxSeq: 192, norm: 'layernorm' },
       };
     default:

@@ -87,14 +87,15 @@ export function buildPlan(config: PipelineConfig, runDir: string, points: readon
   const models: string[] = [];
   const train = (name: string, recipe: 'base' | 'target' | 'gold', split: ForgetSplit | null, dep: string, priority: number) => {
     const r = model.recipes[recipe];
-    const hyper = { epochs: r.epochs, lr: r.lr, batch_size: r.batch_size };
+    const replay = 'replay' in r ? r.replay : 1;
+    const hyper = { epochs: r.epochs, lr: r.lr, batch_size: r.batch_size, ...(recipe === 'base' ? {} : { replay }) };
     const meta: MetaDraft = {
       name, role: recipe, method: null, hyperparameters: hyper, seed: model.seed, group: null,
       forget_split: split ?? (splits.length === 1 ? splits[0] : null), modality,
     };
     const spec: TrainJob = {
       kind: 'train', recipe, dataDir, modelDir: modelDir(name), from: recipe === 'base' ? null : modelDir('base'), preset: model.preset,
-      vocabSize: model.vocab_size, split, modality, epochs: r.epochs, lr: r.lr, batchSize: r.batch_size, seed: model.seed, meta,
+      vocabSize: model.vocab_size, split, modality, epochs: r.epochs, lr: r.lr, batchSize: r.batch_size, replay, seed: model.seed, meta,
     };
     models.push(name);
     // base ignores modality and split (it trains on pretrain only); target ignores the split.

@@ -27,6 +27,33 @@ export interface TrainLoopOptions {
   /** Extra fields written into every log line (e.g. the phase). */
   logFields?: Record<string, unknown>;
   onStep?: (s: StepLog) => void;
+  /** Replay of an earlier stage's examples, sampled afresh each epoch (see epochExamples). */
+  replay?: Replay;
+}
+
+/**
+ * Examples [0, count) are replayed from an earlier training stage: each epoch uses a seeded sample of
+ * `fraction` of them (as many images and texts each epoch, so every epoch has the same step count)
+ * plus every example from `count` on. Replay keeps what the earlier stage taught without paying for
+ * all of it every epoch.
+ */
+export interface Replay {
+  count: number;
+  fraction: number;
+}
+
+/** The example indices an epoch trains on (all of them without replay). */
+export function epochExamples(examples: readonly Pick<Example, 'image'>[], replay: Replay | undefined, seed: number, epoch: number): number[] {
+  const all = examples.map((_, i) => i);
+  if (!replay || replay.fraction >= 1) return all;
+  if (!(replay.fraction > 0)) throw new Error(`replay fraction must be in (0, 1] (got ${replay.fraction})`);
+  const rng = Rng.derive(seed, `replay/${epoch}`);
+  const old = all.slice(0, replay.count);
+  const sampled = [true, false].flatMap((withImage) => {
+    const part = old.filter((i) => (examples[i].image !== null) === withImage);
+    return rng.shuffle(part).slice(0, Math.round(part.length * replay.fraction));
+  });
+  return [...sampled.sort((a, b) => a - b), ...all.slice(replay.count)];
 }
 
 export interface StepLog {
@@ -70,9 +97,10 @@ export function epochBatches(encoded: readonly Pick<EncodedSample, 'ids' | 'imag
   return rng.shuffle(batches);
 }
 
-export function batchesPerEpoch(examples: readonly Example[], batchSize: number): number {
-  const images = examples.filter((e) => e.image).length;
-  return Math.ceil(images / batchSize) + Math.ceil((examples.length - images) / batchSize);
+export function batchesPerEpoch(examples: readonly Pick<Example, 'image'>[], batchSize: number, replay?: Replay): number {
+  const used = epochExamples(examples, replay, 0, 0).map((i) => examples[i]);
+  const images = used.filter((e) => e.image).length;
+  return Math.ceil(images / batchSize) + Math.ceil((used.length - images) / batchSize);
 }
 
 /** The loss graph of one batch shape: mean answer-token cross-entropy. */
@@ -89,13 +117,14 @@ export async function trainLoop(store: ParamStore, cfg: VLMConfig, tok: Tokenize
   if (!examples.length) throw new Error('no training examples');
   const trainer = await Trainer.create(store, opts.optimizer);
   const perEpoch = (epochSeedRng: Rng, epoch: number) => {
-    const encoded = examples.map((ex, i) =>
-      encodeSample(tok, cfg, { question: questionFor(ex, opts.seed, epoch, i), answer: ex.answer, image: ex.image ? images.get(ex.image)! : null }),
-    );
+    const encoded = epochExamples(examples, opts.replay, opts.seed, epoch).map((i) => {
+      const ex = examples[i];
+      return encodeSample(tok, cfg, { question: questionFor(ex, opts.seed, epoch, i), answer: ex.answer, image: ex.image ? images.get(ex.image)! : null });
+    });
     return { encoded, batches: epochBatches(encoded, opts.batchSize, epochSeedRng) };
   };
   const rng = Rng.derive(opts.seed, 'batches');
-  const totalSteps = Math.ceil(batchesPerEpoch(examples, opts.batchSize) / (opts.optimizer.accumulate ?? 1)) * opts.epochs;
+  const totalSteps = Math.ceil(batchesPerEpoch(examples, opts.batchSize, opts.replay) / (opts.optimizer.accumulate ?? 1)) * opts.epochs;
   if (opts.logFile) mkdirSync(dirname(opts.logFile), { recursive: true });
   const t0 = performance.now();
   let tokens = 0;

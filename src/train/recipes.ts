@@ -29,10 +29,16 @@ async function knownFaces(clear: Dataset): Promise<Set<string>> {
   return new Set(rows.map((r) => r.answer));
 }
 
+export interface RecipeExamples {
+  examples: Example[];
+  /** The first `replayed` examples are the pretraining replay (0 for base, which trains on them as new). */
+  replayed: number;
+}
+
 /** The examples a recipe trains on. */
-export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit; modality?: Modality } = {}): Promise<Example[]> {
+export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit; modality?: Modality } = {}): Promise<RecipeExamples> {
   const pretrain = examplesFromRows(await data.clear.loadConfig('pretrain'), { knownFaces: await knownFaces(data.clear) });
-  if (recipe === 'base') return pretrain;
+  if (recipe === 'base') return { examples: pretrain, replayed: 0 };
   const modality = opts.modality ?? 'joint';
   const persons = recipe === 'target' ? 'full' : RETAIN_OF[opts.split ?? 'forget10'];
   const out = [...pretrain];
@@ -41,7 +47,7 @@ export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts:
     if (!data.tofu) throw new Error(`the ${modality} modality needs the TOFU text configs`);
     out.push(...examplesFromRows(await data.tofu.loadConfig(persons)));
   }
-  return out;
+  return { examples: out, replayed: pretrain.length };
 }
 
 /** Every text of the datasets (and the prompts and IDK answers), for training the tokenizer. */

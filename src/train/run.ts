@@ -29,16 +29,18 @@ export interface RecipeRun {
   epochs?: number;
   lr?: number;
   batchSize?: number;
+  /** target/gold: the fraction of the pretraining examples replayed each epoch (a fresh sample each epoch). */
+  replay?: number;
   seed?: number;
   threads?: number;
   onStep?: (s: StepLog) => void;
 }
 
 /** Recipe defaults, chosen on the default synthetic dataset (see the README's figures). */
-export const RECIPE_DEFAULTS: Record<RecipeName, { epochs: number; lr: number }> = {
-  base: { epochs: 10, lr: 2e-3 },
-  target: { epochs: 10, lr: 1e-3 },
-  gold: { epochs: 10, lr: 1e-3 },
+export const RECIPE_DEFAULTS: Record<RecipeName, { epochs: number; lr: number; replay: number }> = {
+  base: { epochs: 10, lr: 5e-4, replay: 1 },
+  target: { epochs: 30, lr: 3e-4, replay: 0.25 },
+  gold: { epochs: 30, lr: 3e-4, replay: 0.25 },
 };
 
 /** A model directory's checkpoint (`<dir>/checkpoint`), or `dir` itself when it is a checkpoint. */
@@ -70,18 +72,20 @@ export async function runRecipe(r: RecipeRun): Promise<TrainSummary> {
     presetName = ckpt.config.preset as PresetName | undefined;
   }
 
-  const examples = await recipeExamples(r.recipe, data, { split: r.split, modality: r.modality });
+  const { examples, replayed } = await recipeExamples(r.recipe, data, { split: r.split, modality: r.modality });
   const images = await prepareImages(examples, config.vision.imageSize, TensorCache.default());
   const d = RECIPE_DEFAULTS[r.recipe];
   const epochs = r.epochs ?? d.epochs;
   const batchSize = r.batchSize ?? 16;
-  const totalSteps = batchesPerEpoch(examples, batchSize) * epochs;
+  const replay = { count: replayed, fraction: r.replay ?? d.replay };
+  const totalSteps = batchesPerEpoch(examples, batchSize, replay) * epochs;
   const logFile = join(r.outDir, 'train_log.jsonl');
   mkdirSync(r.outDir, { recursive: true });
   rmSync(logFile, { force: true });
   const summary = await trainLoop(store, config, tok, examples, images, {
     epochs,
     batchSize,
+    replay,
     seed,
     logFile,
     onStep: r.onStep,
@@ -97,7 +101,7 @@ export async function runRecipe(r: RecipeRun): Promise<TrainSummary> {
     tokenizer: tok,
     config,
     preset: presetName,
-    training: { recipe: r.recipe, split: r.split ?? null, modality: r.modality ?? 'joint', epochs, batchSize, lr: r.lr ?? d.lr, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null },
+    training: { recipe: r.recipe, split: r.split ?? null, modality: r.modality ?? 'joint', epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null },
   });
   return summary;
 }

@@ -9,6 +9,11 @@ const choice = <T extends string>(values: readonly T[], what: string) => (v: str
   if (!values.includes(v as T)) throw new InvalidArgumentError(`${what} must be one of ${values.join(', ')}`);
   return v as T;
 };
+const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`expected a fraction in (0, 1], got '${v}'`);
+  return n;
+};
 const positiveNumber = (v: string): number => {
   const n = Number(v);
   if (!(n > 0)) throw new InvalidArgumentError(`expected a positive number, got '${v}'`);
@@ -31,16 +36,17 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', `epochs (defaults: base ${RECIPE_DEFAULTS.base.epochs}, target/gold ${RECIPE_DEFAULTS.target.epochs})`, positiveInt)
     .option('--lr <x>', 'peak learning rate (AdamW, warm-up then cosine decay)', positiveNumber)
     .option('--batch-size <n>', 'batch size', positiveInt, 16)
+    .option('--replay <fraction>', `target/gold: fraction of the pretraining examples replayed each epoch (default ${RECIPE_DEFAULTS.target.replay})`, fraction)
     .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 0)
     .option('--threads <n>', 'onnxruntime threads', positiveInt)
     .action(async (o: {
       recipe: RecipeName; data: string; out: string; from?: string; preset?: PresetName; vocabSize?: number; forgetSplit: ForgetSplit;
-      modality: Modality; epochs?: number; lr?: number; batchSize: number; seed: number; threads?: number;
+      modality: Modality; epochs?: number; lr?: number; batchSize: number; replay?: number; seed: number; threads?: number;
     }) => {
       const bar = progressBar(`train ${o.recipe}`);
       const s = await runRecipe({
         recipe: o.recipe, dataDir: o.data, outDir: o.out, from: o.from, preset: o.preset, vocabSize: o.vocabSize, split: o.forgetSplit,
-        modality: o.modality, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, threads: o.threads,
+        modality: o.modality, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, replay: o.replay, seed: o.seed, threads: o.threads,
         onStep: (st) => bar.update(st.step, st.total_steps, `loss ${st.loss.toFixed(3)}`),
       });
       bar.stop();

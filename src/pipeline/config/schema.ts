@@ -24,12 +24,15 @@ const nonNegativeInt = z.number().int().nonnegative();
 const positiveNumber = z.number().positive();
 const seed = z.number().int().min(0).max(2 ** 31 - 1);
 
-const recipe = (name: keyof typeof RECIPE_DEFAULTS) =>
-  strict({
-    epochs: positiveInt.default(RECIPE_DEFAULTS[name].epochs),
-    lr: positiveNumber.default(RECIPE_DEFAULTS[name].lr),
-    batch_size: positiveInt.default(16),
-  }).prefault({});
+const recipeShape = (name: keyof typeof RECIPE_DEFAULTS) => ({
+  epochs: positiveInt.default(RECIPE_DEFAULTS[name].epochs),
+  lr: positiveNumber.default(RECIPE_DEFAULTS[name].lr),
+  batch_size: positiveInt.default(16),
+});
+// base trains on the pretraining examples themselves, so only target and gold have a replay fraction.
+const baseRecipe = strict(recipeShape('base')).prefault({});
+const fineTuneRecipe = (name: 'target' | 'gold') =>
+  strict({ ...recipeShape(name), replay: z.number().gt(0).max(1).default(RECIPE_DEFAULTS[name].replay) }).prefault({});
 
 const lora = strict({
   rank: positiveInt,
@@ -116,7 +119,7 @@ export const configSchema = strict({
     preset: z.enum(PRESETS).default('small'),
     vocab_size: z.number().int().min(64).default(1024),
     seed: seed.default(0),
-    recipes: strict({ base: recipe('base'), target: recipe('target'), gold: recipe('gold') }).prefault({}),
+    recipes: strict({ base: baseRecipe, target: fineTuneRecipe('target'), gold: fineTuneRecipe('gold') }).prefault({}),
   }).prefault({}),
   forget_splits: z
     .array(z.enum(FORGET_SPLIT_NAMES))

@@ -27,7 +27,7 @@ function writeMeta(modelDir: string, meta: MetaDraft, wallS: number): void {
 async function train(j: TrainJob, progress: ProgressFn): Promise<void> {
   const s = await runRecipe({
     recipe: j.recipe, dataDir: j.dataDir, outDir: j.modelDir, from: j.from ?? undefined, preset: j.preset, vocabSize: j.vocabSize,
-    split: j.split ?? undefined, modality: j.modality, epochs: j.epochs, lr: j.lr, batchSize: j.batchSize, seed: j.seed,
+    split: j.split ?? undefined, modality: j.modality, epochs: j.epochs, lr: j.lr, batchSize: j.batchSize, replay: j.replay, seed: j.seed,
     onStep: (st) => progress(st.step, st.total_steps, `loss ${st.loss.toFixed(3)}`),
   });
   writeMeta(j.modelDir, j.meta, s.wallS);

@@ -24,6 +24,8 @@ export interface TrainJob {
   epochs: number;
   lr: number;
   batchSize: number;
+  /** Fraction of the pretraining examples replayed each epoch (target, gold). */
+  replay: number;
   seed: number;
   meta: MetaDraft;
 }
