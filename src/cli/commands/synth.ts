@@ -28,13 +28,14 @@ export function registerSynth(program: Command): void {
     .option('--images-per-person <n>', 'images per person (CLEAR: ~19)', positiveInt, SYNTH_DEFAULTS.imagesPerPerson)
     .option('--seed <n>', 'random seed; same seed and sizes give byte-identical files', seedInt, SYNTH_DEFAULTS.seed)
     .option('--well-known <n>', 'well-known persons for real_faces / real_authors (at least 6)', positiveInt, SYNTH_DEFAULTS.wellKnown)
+    .option('--pretrain-images <n>', 'pretraining images per well-known person and per world item (default: --images-per-person)', positiveInt)
     .option('--force', 'write into a non-empty directory that is not an earlier synth output')
-    .action(async (o: { out: string; persons: number; imagesPerPerson: number; seed: number; wellKnown: number; force?: boolean }) => {
+    .action(async (o: { out: string; persons: number; imagesPerPerson: number; seed: number; wellKnown: number; pretrainImages?: number; force?: boolean }) => {
       if (!o.force && !writable(o.out)) {
         throw new UserError(`${o.out} is not empty and holds no earlier synth output; choose another --out or pass --force`);
       }
       const started = performance.now();
-      const s = await generateSynthetic({ outDir: o.out, persons: o.persons, imagesPerPerson: o.imagesPerPerson, seed: o.seed, wellKnown: o.wellKnown });
+      const s = await generateSynthetic({ outDir: o.out, persons: o.persons, imagesPerPerson: o.imagesPerPerson, seed: o.seed, wellKnown: o.wellKnown, pretrainImages: o.pretrainImages });
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       process.stdout.write(
         `wrote ${Object.keys(s.rows).length} CLEAR configs and ${Object.keys(s.tofuRows).length} TOFU configs to ${o.out} in ${secs} s: ` +

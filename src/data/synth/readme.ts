@@ -57,8 +57,9 @@ loader reads both. Every person, face, caption and biography is fictitious.
   colours, objects, dot counts) with question, answer and 3 wrong options.
 
 Extra configs (not on the hub):
-- \`pretrain\`: what the base model learns before fine-tuning — ${s.preImages} other images of each
-  well-known person and each world item, once with a caption and once with a question/answer, and
+- \`pretrain\`: what the base model learns before fine-tuning — the real_faces and real_world images
+  and ${s.preImages} more of each well-known person and each world item, once with a caption and once
+  with a question/answer, and
   the real-author and world facts as text rows. Columns as the +tofu configs (image, caption,
   question, answer; unused ones null).
 - \`holdout_perturbed\`: ${s.holdout} held-out persons that no model trains on (never in \`full\`),
