@@ -38,7 +38,7 @@ export interface RecipeRun {
 
 /** Recipe defaults, chosen on the default synthetic dataset (see the README's figures). */
 export const RECIPE_DEFAULTS: Record<RecipeName, { epochs: number; lr: number; replay: number }> = {
-  base: { epochs: 10, lr: 5e-4, replay: 1 },
+  base: { epochs: 30, lr: 5e-4, replay: 1 },
   target: { epochs: 30, lr: 3e-4, replay: 0.25 },
   gold: { epochs: 30, lr: 3e-4, replay: 0.25 },
 };
