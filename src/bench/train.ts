@@ -1,6 +1,8 @@
 /**
- * Training-throughput benchmark on the standard model of issue 2: a causal transformer LM
- * (vocabulary 1000, d_model 128, 4 layers, 4 heads, MLP ×4), batch 16 × 64 tokens, AdamW.
+ * Training-throughput benchmarks: the standard model of issue 2, a causal transformer LM (vocabulary
+ * 1000, d_model 128, 4 layers, 4 heads, MLP ×4), batch 16 × 64 tokens, AdamW; and a VLM preset on an
+ * image batch shaped like the default recipes' caption batches (its image tokens plus text to 64 in all,
+ * the text labelled), through the same loss the training recipes use.
  */
 import { Graph } from '../engine/graph.ts';
 import { ParamStore, bindParams } from '../engine/params.ts';
@@ -9,6 +11,12 @@ import { tokenCE } from '../engine/losses.ts';
 import { type CausalLMConfig, causalLMForward, initCausalLM } from '../models/causal_lm.ts';
 import { Rng } from '../util/rng.ts';
 import { summarizeProfile } from '../engine/profile.ts';
+import { type PresetName, type VLMConfig, imageTokenCount, initVLM, preset } from '../models/vlm.ts';
+import { type EncodedSample, makeBatch, shapeKey } from '../models/batch.ts';
+import { IGNORE_LABEL } from '../models/tokenizer/special-tokens.ts';
+import { lmLossBuilder } from '../train/loop.ts';
+import { type Feeds } from '../engine/session.ts';
+import { type LossBuilder } from '../engine/step.ts';
 
 export interface TrainBenchOptions {
   steps?: number;
@@ -17,12 +25,18 @@ export interface TrainBenchOptions {
   batch?: number;
   seq?: number;
   seed?: number;
+  /** 'lm' (the standard causal LM, default) or a VLM preset. */
+  model?: 'lm' | PresetName;
   /** Write an onnxruntime trace with this prefix and report kernel time per op type. */
   profilePrefix?: string;
 }
 
 export interface TrainBenchResult {
-  model: CausalLMConfig;
+  /** 'lm' or the VLM preset's name. */
+  model_name: string;
+  model: CausalLMConfig | VLMConfig;
+  /** Image tokens per sample, counted in the tokens (0 for the LM). */
+  image_tokens: number;
   batch: number;
   seq: number;
   threads: number;
@@ -48,42 +62,81 @@ function median(xs: number[]): number {
 }
 
 export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: number, total: number) => void): Promise<TrainBenchResult> {
-  const steps = opts.steps ?? 30;
-  const warmup = opts.warmup ?? 5;
   const B = opts.batch ?? 16;
   const T = opts.seq ?? 64;
-  const threads = opts.threads ?? 2;
-  const cfg = { ...STANDARD_LM, maxSeq: T };
-  const store = new ParamStore();
-  initCausalLM(store, cfg, opts.seed ?? 0);
-  const trainer = await Trainer.create(store, { optimizer: { type: 'adamw', lr: 1e-3 }, threads, profilePrefix: opts.profilePrefix });
-
-  // Data: a fixed random token stream the model can partly learn (next = f(current)).
   const rng = new Rng(opts.seed ?? 0);
-  const ids = new BigInt64Array(B * T);
-  const labels = new BigInt64Array(B * T);
-  for (let b = 0; b < B; b++) {
-    let t = rng.int(cfg.vocabSize);
-    for (let i = 0; i < T; i++) {
-      ids[b * T + i] = BigInt(t);
-      t = (t * 7 + 3 + rng.int(3)) % cfg.vocabSize;
-      labels[b * T + i] = BigInt(t);
+  const store = new ParamStore();
+  const name = opts.model ?? 'lm';
+  let run: MeasureJob;
+  if (name === 'lm') {
+    const cfg = { ...STANDARD_LM, maxSeq: T };
+    initCausalLM(store, cfg, opts.seed ?? 0);
+    // Data: a fixed random token stream the model can partly learn (next = f(current)).
+    const ids = new BigInt64Array(B * T);
+    const labels = new BigInt64Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let t = rng.int(cfg.vocabSize);
+      for (let i = 0; i < T; i++) {
+        ids[b * T + i] = BigInt(t);
+        t = (t * 7 + 3 + rng.int(3)) % cfg.vocabSize;
+        labels[b * T + i] = BigInt(t);
+      }
     }
+    const build = (g: Graph) => {
+      const P = bindParams(g, store);
+      const x = g.input('ids', [B, T], 'int64');
+      const y = g.input('labels', [B, T], 'int64');
+      const { logits } = causalLMForward(g, P, cfg, x);
+      return { loss: tokenCE(logits, y) };
+    };
+    run = { cfg, imageTokens: 0, key: 'bench', build, feeds: { ids, labels } };
+  } else {
+    const cfg = preset(name, 1024);
+    initVLM(store, cfg, opts.seed ?? 0);
+    const n = imageTokenCount(cfg.vision);
+    if (T <= n) throw new Error(`--seq ${T} leaves no text after the ${n} image tokens`);
+    const imageToken = cfg.lm.vocabSize - 1; // any id: image slots take the image embeddings
+    const samples: EncodedSample[] = Array.from({ length: B }, () => {
+      const text = Array.from({ length: T - n }, () => rng.int(cfg.lm.vocabSize - 1));
+      const image = new Float32Array(3 * cfg.vision.imageSize ** 2).map(() => rng.next() * 2 - 1);
+      return { ids: [...Array(n).fill(imageToken), ...text], labels: [...Array(n).fill(IGNORE_LABEL), ...text], image, imageAt: 0 };
+    });
+    const batch = makeBatch(cfg, samples, { padSide: 'right', padTo: T });
+    run = { cfg, imageTokens: n, key: shapeKey(batch.shape), build: lmLossBuilder(store, cfg, batch), feeds: { ...batch.feeds, targets: batch.targets } };
   }
-  const build = (g: Graph) => {
-    const P = bindParams(g, store);
-    const x = g.input('ids', [B, T], 'int64');
-    const y = g.input('labels', [B, T], 'int64');
-    const { logits } = causalLMForward(g, P, cfg, x);
-    return { loss: tokenCE(logits, y) };
+  const threads = opts.threads ?? 2;
+  const trainer = await Trainer.create(store, { optimizer: { type: 'adamw', lr: 1e-3 }, threads, profilePrefix: opts.profilePrefix });
+  const m = await measure(trainer, run, opts.warmup ?? 5, opts.steps ?? 30, onStep);
+  let profile: Record<string, number> | undefined;
+  if (opts.profilePrefix) {
+    const [session] = await trainer.sessions();
+    const p = summarizeProfile(session.endProfiling());
+    profile = Object.fromEntries(Object.entries(p.byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / 1000 / p.runs]));
+  }
+  return {
+    model_name: name, model: run.cfg, image_tokens: run.imageTokens, batch: B, seq: T, threads, params: store.count(), steps: opts.steps ?? 30,
+    step_ms: m.stepMs, tokens_per_s: (B * T) / (m.stepMs / 1000), optimizer_ms: m.optMs, optimizer_share: m.optMs / m.stepMs,
+    first_loss: m.first, last_loss: m.last, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    ...(profile ? { profile_ms_by_op: profile } : {}),
   };
+}
 
+interface MeasureJob {
+  cfg: CausalLMConfig | VLMConfig;
+  imageTokens: number;
+  key: string;
+  build: LossBuilder;
+  feeds: Feeds;
+}
+
+/** Median step and optimiser milliseconds over `steps` steps after `warmup` unmeasured ones. */
+async function measure(trainer: Trainer, job: MeasureJob, warmup: number, steps: number, onStep?: (i: number, total: number) => void) {
   const stepMs: number[] = [];
   const optMs: number[] = [];
   let first = NaN, last = NaN;
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
-    const r = await trainer.run('bench', build, { ids, labels });
+    const r = await trainer.run(job.key, job.build, job.feeds);
     const dt = performance.now() - t0;
     if (i === 0) first = r.loss;
     last = r.loss;
@@ -93,19 +146,5 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
     }
     onStep?.(i + 1, warmup + steps);
   }
-  let profile: Record<string, number> | undefined;
-  if (opts.profilePrefix) {
-    const [session] = await trainer.sessions();
-    const file = session.endProfiling();
-    const p = summarizeProfile(file);
-    profile = Object.fromEntries(Object.entries(p.byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / 1000 / p.runs]));
-  }
-  const step = median(stepMs);
-  const opt = median(optMs);
-  return {
-    model: cfg, batch: B, seq: T, threads, params: store.count(), steps,
-    step_ms: step, tokens_per_s: (B * T) / (step / 1000), optimizer_ms: opt, optimizer_share: opt / step,
-    first_loss: first, last_loss: last, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
-    ...(profile ? { profile_ms_by_op: profile } : {}),
-  };
+  return { stepMs: median(stepMs), optMs: median(optMs), first, last };
 }

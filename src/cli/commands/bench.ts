@@ -1,4 +1,4 @@
-import { type Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { benchRecall, type RecallResult, type RecallSet } from '../../bench/reca
 import { benchGenerate } from '../../bench/generate.ts';
 import { benchData, type BenchDataResult } from '../../data/bench.ts';
 import { positiveInt } from '../options.ts';
+import { type PresetName } from '../../models/vlm.ts';
 
 /** Print a benchmark result: JSON with --json, else the human-readable text. */
 function report<T>(json: boolean | undefined, result: T, text: (r: T) => string): void {
@@ -23,10 +24,14 @@ function progress(json: boolean | undefined): { note: (msg: string) => void; don
 }
 
 function trainText(r: TrainBenchResult): string {
-  const m = r.model;
+  const m = 'lm' in r.model ? r.model.lm : r.model;
+  const what = 'lm' in r.model
+    ? `${r.model_name} VLM: vision ${r.model.vision.imageSize}px/${r.model.vision.patch} d ${r.model.vision.dModel} × ${r.model.vision.layers}, decoder vocab ${m.vocabSize}, d ${m.dModel}, ${m.layers} layers; ` +
+      `${r.params.toLocaleString('en')} parameters; batch ${r.batch}×${r.seq} (${r.image_tokens} image tokens each, counted); ${r.threads} threads\n`
+    : `standard causal LM: vocab ${m.vocabSize}, d ${m.dModel}, ${m.layers} layers, ${m.heads} heads, MLP ×${m.mlpRatio}; ` +
+      `${r.params.toLocaleString('en')} parameters; batch ${r.batch}×${r.seq}; ${r.threads} threads\n`;
   let out =
-    `standard causal LM: vocab ${m.vocabSize}, d ${m.dModel}, ${m.layers} layers, ${m.heads} heads, MLP ×${m.mlpRatio}; ` +
-    `${r.params.toLocaleString('en')} parameters; batch ${r.batch}×${r.seq}; ${r.threads} threads\n` +
+    what +
     `median step        ${r.step_ms.toFixed(1)} ms over ${r.steps} steps\n` +
     `tokens/s           ${Math.round(r.tokens_per_s).toLocaleString('en')}\n` +
     `optimizer          ${r.optimizer_ms.toFixed(2)} ms (${(r.optimizer_share * 100).toFixed(1)} % of the step)\n` +
@@ -72,6 +77,11 @@ function dataText(r: BenchDataResult): string {
   );
 }
 
+const modelChoice = (v: string): 'lm' | PresetName => {
+  if (v !== 'lm' && v !== 'small' && v !== 'tiny') throw new InvalidArgumentError('--model must be one of lm, small, tiny');
+  return v;
+};
+
 /** `clearbench bench <name>`: performance and model-quality figures (benchmarks, not tests). */
 export function registerBench(program: Command): Command {
   const bench = program.command('bench').description('performance and model-quality figures (benchmarks, not tests)');
@@ -81,9 +91,10 @@ export function registerBench(program: Command): Command {
     .option('--steps <n>', 'measured steps after warm-up', positiveInt, 30)
     .option('--warmup <n>', 'warm-up steps', positiveInt, 5)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt, 2)
+    .option('--model <name>', 'lm (the standard causal LM) or a VLM preset (small, tiny) on a 16×64 image batch', modelChoice, 'lm')
     .option('--json', 'print the result as JSON')
     .option('--profile', 'also report onnxruntime kernel time per op type')
-    .action(async (o: { steps: number; warmup: number; threads: number; json?: boolean; profile?: boolean }) => {
+    .action(async (o: { steps: number; warmup: number; threads: number; model: 'lm' | PresetName; json?: boolean; profile?: boolean }) => {
       const dir = o.profile ? mkdtempSync(join(tmpdir(), 'clearbench-prof-')) : null;
       const p = progress(o.json);
       const r = await benchTrain({ ...o, profilePrefix: dir ? join(dir, 'train') : undefined }, (i, n) => p.note(`step ${i}/${n}`));
