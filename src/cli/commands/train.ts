@@ -34,7 +34,7 @@ export function registerTrain(program: Command): void {
     .option('--forget-split <split>', 'gold: which persons to leave out', choice(['forget01', 'forget05', 'forget10'] as const, '--forget-split'), 'forget10')
     .option('--modality <m>', 'target/gold data: text | vision | joint', choice(['text', 'vision', 'joint'] as const, '--modality'), 'joint')
     .option('--epochs <n>', `epochs (defaults: base ${RECIPE_DEFAULTS.base.epochs}, target/gold ${RECIPE_DEFAULTS.target.epochs})`, positiveInt)
-    .option('--lr <x>', 'peak learning rate (AdamW, warm-up then cosine decay)', positiveNumber)
+    .option('--lr <x>', `peak learning rate, AdamW with warm-up then cosine decay (defaults: base ${RECIPE_DEFAULTS.base.lr}, target/gold ${RECIPE_DEFAULTS.target.lr})`, positiveNumber)
     .option('--batch-size <n>', 'batch size', positiveInt, 16)
     .option('--replay <fraction>', `target/gold: fraction of the pretraining examples replayed each epoch (default ${RECIPE_DEFAULTS.target.replay})`, fraction)
     .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 0)
