@@ -2,7 +2,8 @@
  * `evaluate()`: one model on one benchmark (SPEC §4–§5). Per task it scores every answer teacher-forced
  * (batched) and generates greedily (KV cache, image in the input), then writes `<task>.samples.json`,
  * `mia.samples.json` and, last, `summary.json` into the output directory (README "Evaluation output
- * format"). Same model, data, options and seed → byte-identical files apart from `summary.timing`.
+ * format"). Same model, data, options and seed → byte-identical files; the wall-clock timing is returned
+ * (and printed by `clearbench eval`), not written.
  */
 import { rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -79,11 +80,19 @@ export interface EvalSummary {
   truth_ratio_compat: TruthRatioCompat;
   seed: number;
   max_new_tokens: Record<string, number>;
-  timing: { scoring_s: number; generation_s: number; relearn_s: number; total_s: number };
+}
+
+/** Wall-clock seconds of one evaluation: returned and printed, never written (the files stay reproducible). */
+export interface EvalTiming {
+  scoring_s: number;
+  generation_s: number;
+  relearn_s: number;
+  total_s: number;
 }
 
 export interface EvaluateResult {
   summary: EvalSummary;
+  timing: EvalTiming;
   outDir: string;
 }
 
@@ -229,12 +238,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     truth_ratio_compat: compat,
     seed,
     max_new_tokens: maxNewTokens,
-    timing: {
-      scoring_s: round3(timer.scoring_s),
-      generation_s: round3(timer.generation_s),
-      relearn_s: round3(relearnS),
-      total_s: round3((performance.now() - t0) / 1000),
-    },
+  };
+  const timing: EvalTiming = {
+    scoring_s: round3(timer.scoring_s),
+    generation_s: round3(timer.generation_s),
+    relearn_s: round3(relearnS),
+    total_s: round3((performance.now() - t0) / 1000),
   };
 
   // Per-sample files first, the summary last: a summary.json always describes complete sample files.
@@ -243,5 +252,5 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   if (miaRecords) writeFileAtomic(join(opts.outDir, 'mia.samples.json'), json(miaRecords));
   else rmSync(join(opts.outDir, 'mia.samples.json'), { force: true });
   writeFileAtomic(join(opts.outDir, 'summary.json'), json(summary));
-  return { summary, outDir: opts.outDir };
+  return { summary, timing, outDir: opts.outDir };
 }

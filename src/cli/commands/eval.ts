@@ -66,7 +66,7 @@ export function registerEval(program: Command): void {
     .action(async (o: EvalFlags) => {
       if (!o.data) throw new UserError('eval needs the dataset: pass --data <dir> (a CLEAR-layout directory, e.g. from `clearbench synth --out <dir>`)');
       const outDir = o.out ?? join(locateModel(o.model).modelDir, 'eval', `${o.benchmark}-${o.forgetSplit}`);
-      const { summary } = await evaluate({
+      const { summary, timing } = await evaluate({
         model: o.model,
         modelName: o.name,
         dataDir: o.data,
@@ -95,7 +95,7 @@ export function registerEval(program: Command): void {
         s.privacy ? `  MIA AUC loss ${fmt(s.privacy.mia_auc.loss)}  zlib ${fmt(s.privacy.mia_auc.zlib)}  min-k ${fmt(s.privacy.mia_auc.min_k)}  min-k++ ${fmt(s.privacy.mia_auc.min_k_pp)}  privleak ${fmt(s.privacy.privleak)}` : '  MIA: skipped (no holdout config)',
         s.extraction ? `  extraction strength ${fmt(s.extraction.extraction_strength)}  exact memorisation ${fmt(s.extraction.exact_memorization)}` : '',
         s.relearn ? `  relearn ${s.relearn.steps} steps: forget prob ${fmt(s.relearn.forget_prob_before)} → ${fmt(s.relearn.forget_prob_after)}, recovery ${fmt(s.relearn.recovery)}` : '',
-        `  time: scoring ${s.timing.scoring_s.toFixed(2)} s, generation ${s.timing.generation_s.toFixed(2)} s, total ${s.timing.total_s.toFixed(2)} s`,
+        `  time: scoring ${timing.scoring_s.toFixed(2)} s, generation ${timing.generation_s.toFixed(2)} s, total ${timing.total_s.toFixed(2)} s`,
       ];
       process.stdout.write(`${lines.filter(Boolean).join('\n')}\n`);
     });
