@@ -25,7 +25,8 @@ export interface VLMConfig {
   lm: CausalLMConfig;
 }
 
-export type PresetName = 'tiny' | 'small';
+export const PRESET_NAMES = ['tiny', 'small'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** Named sizes. `tiny` runs tests in seconds; `small` is the default benchmark model. */
 export function preset(name: PresetName, vocabSize: number): VLMConfig {

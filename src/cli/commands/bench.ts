@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command } from 'commander';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +6,8 @@ import { benchTrain, type TrainBenchResult } from '../../bench/train.ts';
 import { benchRecall, type RecallResult, type RecallSet } from '../../bench/recall.ts';
 import { benchGenerate } from '../../bench/generate.ts';
 import { benchData, type BenchDataResult } from '../../data/bench.ts';
-import { positiveInt } from '../options.ts';
-import { type PresetName } from '../../models/vlm.ts';
+import { choice, positiveInt } from '../options.ts';
+import { PRESET_NAMES, type PresetName, preset } from '../../models/vlm.ts';
 
 /** Print a benchmark result: JSON with --json, else the human-readable text. */
 function report<T>(json: boolean | undefined, result: T, text: (r: T) => string): void {
@@ -77,11 +77,6 @@ function dataText(r: BenchDataResult): string {
   );
 }
 
-const modelChoice = (v: string): 'lm' | PresetName => {
-  if (v !== 'lm' && v !== 'small' && v !== 'tiny') throw new InvalidArgumentError('--model must be one of lm, small, tiny');
-  return v;
-};
-
 /** `clearbench bench <name>`: performance and model-quality figures (benchmarks, not tests). */
 export function registerBench(program: Command): Command {
   const bench = program.command('bench').description('performance and model-quality figures (benchmarks, not tests)');
@@ -91,7 +86,7 @@ export function registerBench(program: Command): Command {
     .option('--steps <n>', 'measured steps after warm-up', positiveInt, 30)
     .option('--warmup <n>', 'warm-up steps', positiveInt, 5)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt, 2)
-    .option('--model <name>', 'lm (the standard causal LM) or a VLM preset (small, tiny) on a 16×64 image batch', modelChoice, 'lm')
+    .option('--model <name>', 'lm (the standard causal LM) or a VLM preset (small, tiny) on a 16×64 image batch', choice(['lm', ...PRESET_NAMES] as const, '--model'), 'lm')
     .option('--json', 'print the result as JSON')
     .option('--profile', 'also report onnxruntime kernel time per op type')
     .action(async (o: { steps: number; warmup: number; threads: number; model: 'lm' | PresetName; json?: boolean; profile?: boolean }) => {
@@ -131,7 +126,8 @@ export function registerBench(program: Command): Command {
     .description('time loading, decoding and resizing a CLEAR-scale synthetic config (200 persons × 19 images)')
     .option('--persons <n>', 'persons in the generated dataset', positiveInt, 200)
     .option('--images-per-person <n>', 'images per person', positiveInt, 19)
-    .option('--size <n>', 'model input side in pixels', positiveInt, 32)
+    // The default model's input side: what a default run decodes and resizes to.
+    .option('--size <n>', 'model input side in pixels', positiveInt, preset('small', 1).vision.imageSize)
     .option('--repeats <n>', 'measured repetitions (median reported)', positiveInt, 3)
     .option('--dir <dir>', 'reuse (or create) the dataset here instead of a temporary directory')
     .option('--json', 'print the result as JSON')

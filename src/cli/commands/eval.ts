@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { positiveInt } from '../options.ts';
+import { Command, Option } from 'commander';
+import { positiveInt, positiveNumber, seedInt } from '../options.ts';
 import { UserError } from '../../util/errors.ts';
 import { resolveCacheDir } from '../../data/cache-dir.ts';
 import { BENCHMARKS } from '../../../benchmarks/index.ts';
@@ -8,18 +8,6 @@ import { FORGET_SPLITS } from '../../eval/benchmark.ts';
 import { evaluate } from '../../eval/evaluate.ts';
 import { locateModel } from '../../eval/load-model.ts';
 import { type TruthRatioCompat } from '../../eval/metrics/index.ts';
-
-function seedInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError(`expected an integer from 0 to 2147483647, got '${value}'`);
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
-  return n;
-}
 
 interface EvalFlags {
   model: string;

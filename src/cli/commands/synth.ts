@@ -1,15 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import { positiveInt } from '../options.ts';
+import { Command } from 'commander';
+import { positiveInt, seedInt } from '../options.ts';
 import { UserError } from '../../util/errors.ts';
 import { generateSynthetic, SYNTH_DEFAULTS } from '../../data/synth/generate.ts';
-
-function seedInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError(`expected an integer from 0 to 2147483647, got '${value}'`);
-  return n;
-}
 
 /** A directory we may (re)write: absent, empty, or an earlier synth output. */
 function writable(dir: string): boolean {

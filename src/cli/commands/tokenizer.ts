@@ -1,15 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { UserError } from '../../util/errors.ts';
+import { positiveInt } from '../options.ts';
 import { DEFAULT_MIN_FREQUENCY, DEFAULT_VOCAB_SIZE, trainBpe } from '../../models/tokenizer/bpe-trainer.ts';
 import { saveTokenizerJson } from '../../models/tokenizer/tokenizer-json.ts';
 import { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return n;
-}
 
 /** Non-empty lines of the input files: one training text per line. */
 function readTexts(files: string[]): string[] {

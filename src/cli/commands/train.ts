@@ -1,24 +1,9 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command } from 'commander';
 import { runRecipe, RECIPE_DEFAULTS } from '../../train/run.ts';
 import { type ForgetSplit, type Modality, type RecipeName } from '../../train/recipes.ts';
-import { type PresetName } from '../../models/vlm.ts';
-import { positiveInt } from '../options.ts';
+import { PRESET_NAMES, type PresetName } from '../../models/vlm.ts';
+import { choice, fraction, positiveInt, positiveNumber, seedInt } from '../options.ts';
 import { progressBar } from '../progress.ts';
-
-const choice = <T extends string>(values: readonly T[], what: string) => (v: string): T => {
-  if (!values.includes(v as T)) throw new InvalidArgumentError(`${what} must be one of ${values.join(', ')}`);
-  return v as T;
-};
-const fraction = (v: string): number => {
-  const n = Number(v);
-  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`expected a fraction in (0, 1], got '${v}'`);
-  return n;
-};
-const positiveNumber = (v: string): number => {
-  const n = Number(v);
-  if (!(n > 0)) throw new InvalidArgumentError(`expected a positive number, got '${v}'`);
-  return n;
-};
 
 /** `clearbench train`: one recipe of the protocol (base, target, gold) into a model directory. */
 export function registerTrain(program: Command): void {
@@ -29,7 +14,7 @@ export function registerTrain(program: Command): void {
     .requiredOption('--data <dir>', 'CLEAR-layout dataset directory (clearbench synth / download); TOFU text in <dir>/tofu')
     .requiredOption('--out <dir>', 'model directory (checkpoint/, train_log.jsonl)')
     .option('--from <dir>', 'base model directory or checkpoint (target, gold)')
-    .option('--preset <name>', 'model size for base: tiny | small', choice(['tiny', 'small'] as const, '--preset'))
+    .option('--preset <name>', 'model size for base: tiny | small', choice(PRESET_NAMES, '--preset'))
     .option('--vocab-size <n>', 'tokenizer vocabulary for base', positiveInt)
     .option('--forget-split <split>', 'gold: which persons to leave out', choice(['forget01', 'forget05', 'forget10'] as const, '--forget-split'), 'forget10')
     .option('--modality <m>', 'target/gold data: text | vision | joint', choice(['text', 'vision', 'joint'] as const, '--modality'), 'joint')
@@ -37,7 +22,7 @@ export function registerTrain(program: Command): void {
     .option('--lr <x>', `peak learning rate, AdamW with warm-up then cosine decay (defaults: base ${RECIPE_DEFAULTS.base.lr}, target/gold ${RECIPE_DEFAULTS.target.lr})`, positiveNumber)
     .option('--batch-size <n>', 'batch size', positiveInt, 16)
     .option('--replay <fraction>', `target/gold: fraction of the pretraining examples replayed each epoch (default ${RECIPE_DEFAULTS.target.replay})`, fraction)
-    .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 0)
+    .option('--seed <n>', 'random seed', seedInt, 0)
     .option('--threads <n>', 'onnxruntime threads', positiveInt)
     .action(async (o: {
       recipe: RecipeName; data: string; out: string; from?: string; preset?: PresetName; vocabSize?: number; forgetSplit: ForgetSplit;

@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { RECIPE_DEFAULTS } from '../../train/run.ts';
+import { PRESET_NAMES } from '../../models/vlm.ts';
 
 export const FORGET_SPLIT_NAMES = ['forget01', 'forget05', 'forget10'] as const;
 export const MODALITIES = ['text', 'vision', 'joint'] as const;
-export const PRESETS = ['tiny', 'small'] as const;
 export const OPTIMIZERS = ['adamw', 'sgd'] as const;
 export const TRUTH_RATIO_FORMS = ['tofu', 'clear-code'] as const;
 
@@ -116,7 +116,7 @@ export const configSchema = strict({
     hub,
   }).prefault({}),
   model: strict({
-    preset: z.enum(PRESETS).default('small'),
+    preset: z.enum(PRESET_NAMES).default('small'),
     vocab_size: z.number().int().min(64).default(1024),
     seed: seed.default(0),
     recipes: strict({ base: baseRecipe, target: fineTuneRecipe('target'), gold: fineTuneRecipe('gold') }).prefault({}),
