@@ -13,8 +13,8 @@ import { imagesToTensor } from './images.ts';
 export interface BenchDataOptions {
   persons?: number;
   imagesPerPerson?: number;
-  /** model input side in pixels */
-  size?: number;
+  /** model input side in pixels (the CLI passes the default model's) */
+  size: number;
   /** measured repetitions; the median is reported */
   repeats?: number;
   /** reuse a generated dataset here instead of a temporary one */
@@ -36,10 +36,10 @@ export interface BenchDataResult {
   checksum: number;
 }
 
-export async function benchData(opts: BenchDataOptions = {}): Promise<BenchDataResult> {
+export async function benchData(opts: BenchDataOptions): Promise<BenchDataResult> {
   const persons = opts.persons ?? 200;
   const perPerson = opts.imagesPerPerson ?? 19;
-  const size = opts.size ?? 32;
+  const size = opts.size;
   const repeats = opts.repeats ?? 3;
   const temp = opts.dir ? undefined : mkdtempSync(join(tmpdir(), 'clearbench-bench-data-'));
   const dir = opts.dir ?? temp!;
