@@ -64,6 +64,7 @@ function median(xs: number[]): number {
 export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: number, total: number) => void): Promise<TrainBenchResult> {
   const B = opts.batch ?? 16;
   const T = opts.seq ?? 64;
+  const steps = opts.steps ?? 30;
   const rng = new Rng(opts.seed ?? 0);
   const store = new ParamStore();
   const name = opts.model ?? 'lm';
@@ -106,7 +107,7 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
   }
   const threads = opts.threads ?? 2;
   const trainer = await Trainer.create(store, { optimizer: { type: 'adamw', lr: 1e-3 }, threads, profilePrefix: opts.profilePrefix });
-  const m = await measure(trainer, run, opts.warmup ?? 5, opts.steps ?? 30, onStep);
+  const m = await measure(trainer, run, opts.warmup ?? 5, steps, onStep);
   let profile: Record<string, number> | undefined;
   if (opts.profilePrefix) {
     const [session] = await trainer.sessions();
@@ -114,7 +115,7 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
     profile = Object.fromEntries(Object.entries(p.byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / 1000 / p.runs]));
   }
   return {
-    model_name: name, model: run.cfg, image_tokens: run.imageTokens, batch: B, seq: T, threads, params: store.count(), steps: opts.steps ?? 30,
+    model_name: name, model: run.cfg, image_tokens: run.imageTokens, batch: B, seq: T, threads, params: store.count(), steps,
     step_ms: m.stepMs, tokens_per_s: (B * T) / (m.stepMs / 1000), optimizer_ms: m.optMs, optimizer_share: m.optMs / m.stepMs,
     first_loss: m.first, last_loss: m.last, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     ...(profile ? { profile_ms_by_op: profile } : {}),

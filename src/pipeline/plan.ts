@@ -87,8 +87,9 @@ export function buildPlan(config: PipelineConfig, runDir: string, points: readon
   const models: string[] = [];
   const train = (name: string, recipe: 'base' | 'target' | 'gold', split: ForgetSplit | null, dep: string, priority: number) => {
     const r = model.recipes[recipe];
+    // base has no replay fraction: it trains on the pretraining examples themselves.
     const replay = 'replay' in r ? r.replay : 1;
-    const hyper = { epochs: r.epochs, lr: r.lr, batch_size: r.batch_size, ...(recipe === 'base' ? {} : { replay }) };
+    const hyper = { epochs: r.epochs, lr: r.lr, batch_size: r.batch_size, ...('replay' in r ? { replay } : {}) };
     const meta: MetaDraft = {
       name, role: recipe, method: null, hyperparameters: hyper, seed: model.seed, group: null,
       forget_split: split ?? (splits.length === 1 ? splits[0] : null), modality,

@@ -143,8 +143,9 @@ export async function generateSynthetic(opts: SynthOptions): Promise<SynthSummar
   const people = Array.from({ length: nPersons }, (_, i) => makePerson(i));
   const holdout = Array.from({ length: nHold }, (_, i) => makePerson(nPersons + i));
 
-  // Well-known persons: eval images for real_faces, other images (and facts) for pretraining.
-  const well: (WellKnown & { index: number; eval: { key: string; text: string }[]; pre: { key: string; text: string }[] })[] = wellNames.map((name, w) => {
+  // Well-known persons: real_faces images and more images (and facts), all of them for pretraining.
+  type Shot = { key: string; text: string };
+  const well: (WellKnown & { index: number; eval: Shot[]; pre: Shot[] })[] = wellNames.map((name, w) => {
     const index = nPersons + nHold + w;
     const rng = Rng.derive(seed, `well:${w}`);
     const template = captionStyle(seed, `well:${w}`);

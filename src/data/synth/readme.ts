@@ -59,9 +59,8 @@ loader reads both. Every person, face, caption and biography is fictitious.
 Extra configs (not on the hub):
 - \`pretrain\`: what the base model learns before fine-tuning — the real_faces and real_world images
   and ${s.preImages} more of each well-known person and each world item, once with a caption and once
-  with a question/answer, and
-  the real-author and world facts as text rows. Columns as the +tofu configs (image, caption,
-  question, answer; unused ones null).
+  with a question/answer, and the real-author and world facts as text rows. Columns as the +tofu
+  configs (image, caption, question, answer; unused ones null).
 - \`holdout_perturbed\`: ${s.holdout} held-out persons that no model trains on (never in \`full\`),
   with the columns of forgetNN_perturbed — the non-member side of membership inference.
 
