@@ -138,11 +138,13 @@ const RULES: Record<string, Rule> = {
     const tA = attrI(n, 'transA'), tB = attrI(n, 'transB');
     // ONNX stores alpha/beta as float32: use the rounded values the forward pass used.
     const alpha = Math.fround(attrF(n, 'alpha', 1)), beta = Math.fround(attrF(n, 'beta', 1));
-    const gs = alpha === 1 ? g! : g!.mul(alpha);
-    // Y = op(A)·op(B): dop(A) = G·op(B)ᵀ, dop(B) = op(A)ᵀ·G, transposed back where op transposes.
-    const ga = tA ? b!.gemm(gs, null, { transA: !!tB, transB: true }) : gs.gemm(b!, null, { transB: !tB });
-    const gb = tB ? gs.gemm(a!, null, { transA: true, transB: !!tA }) : a!.gemm(gs, null, { transA: !tA });
-    const gc = c ? unbroadcast(beta === 1 ? g! : g!.mul(beta), c.shape) : null;
+    // Y = alpha·op(A)·op(B): dop(A) = alpha·G·op(B)ᵀ, dop(B) = alpha·op(A)ᵀ·G, transposed back where op
+    // transposes. alpha rides on the backward GEMMs; scaling G would cost a pass over it.
+    const ga = tA ? b!.gemm(g!, null, { transA: !!tB, transB: true, alpha }) : g!.gemm(b!, null, { transB: !tB, alpha });
+    const gb = tB ? g!.gemm(a!, null, { transA: true, transB: !!tA, alpha }) : a!.gemm(g!, null, { transA: !tA, alpha });
+    // beta scales the bias's (usually reduced) gradient after the reduction.
+    const gcSum = c ? unbroadcast(g!, c.shape) : null;
+    const gc = gcSum && beta !== 1 ? gcSum.mul(beta) : gcSum;
     return c ? [ga, gb, gc] : [ga, gb];
   },
   Transpose: (n, [g]) => {
@@ -225,18 +227,6 @@ const RULES: Record<string, Rule> = {
     const axis = attrI(n, 'axis', -1);
     const y = n.outputs[0];
     return [g!.sub(y.exp().mul(g!.sum(axis, true)))];
-  },
-  SoftmaxCrossEntropyLoss: (n, [g]) => {
-    // d/dx = (softmax(x) − onehot(label))·g per row; ignored rows have loss 0 and get no gradient.
-    const [x, labels] = n.inputs as Tensor[];
-    const logProb = n.outputs[1];
-    const ignore = Number(n.attrs.ignore_index?.v ?? -100);
-    const valid = labels.equal(ignore).not();
-    const gv = Tensor.where(valid, g!, 0).unsqueeze(1);
-    const safe = Tensor.where(valid, labels, 0).unsqueeze(1);
-    const soft = logProb.exp().mul(gv);
-    const gx = x.graph.op1('ScatterElements', [soft, safe, gv.neg()], { axis: { kind: 'int', v: 1 }, reduction: { kind: 'string', v: 'add' } }, x.shape, x.dtype);
-    return [gx, null];
   },
   LayerNormalization: (n, [g]) => {
     const [x, scale, bias] = n.inputs as (Tensor | undefined)[];

@@ -57,11 +57,10 @@ function atLeastOne(count: Tensor): Tensor {
 /** log p_θ(label) per position [B, T], exactly 0 where the label is ignored. */
 export function tokenLogProbs(logits: Tensor, labels: Tensor): Tensor {
   checkLabels(logits, labels, 'tokenLogProbs');
-  // The fused softmax cross-entropy op: one kernel forward, (softmax − onehot)·g backward.
+  // Fused: log-softmax and a gather forward, (onehot − softmax)·g backward.
   const V = logits.shape[logits.rank - 1];
   const rows = labels.size;
-  const nll = logits.reshape([rows, V]).softmaxCrossEntropy(labels.reshape([rows]), IGNORE_INDEX);
-  return nll.neg().reshape(labels.shape.slice());
+  return logits.reshape([rows, V]).labelLogProbs(labels.reshape([rows]), IGNORE_INDEX).reshape(labels.shape.slice());
 }
 
 /** Axes of a [B, ...] tensor after the batch axis. */

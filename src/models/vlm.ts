@@ -8,7 +8,7 @@ import { type Graph, type Tensor, patchify } from '../engine/graph.ts';
 import { type ParamStore } from '../engine/params.ts';
 import { Rng } from '../util/rng.ts';
 import { type CausalLMConfig, causalLMForward, initCausalLM } from './causal_lm.ts';
-import { type Norm, type ParamLookup, applyNorm, block, initBlock, initLinear, initNorm, linear, normalInit } from './transformer.ts';
+import { type Norm, type ParamLookup, applyNorm, block, initBlock, initLinear, initNorm, linear, mlp, normalInit } from './transformer.ts';
 
 export interface VisionConfig {
   imageSize: number;
@@ -76,7 +76,7 @@ export function encodeImages(P: ParamLookup, cfg: VLMConfig, images: Tensor): Te
     x = block(x, P, `vision.blocks.${l}`, { dModel: v.dModel, heads: v.heads, mlpHidden: v.mlpRatio * v.dModel, norm: v.norm }, null);
   }
   x = applyNorm(x, P, 'vision.norm_f', v.norm);
-  return linear(linear(x, P, 'projector.fc1').gelu(), P, 'projector.fc2');
+  return mlp(x, P, 'projector');
 }
 
 /** Graph inputs of one batch shape. */

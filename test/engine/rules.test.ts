@@ -120,6 +120,7 @@ const elementwise: Case[] = [
   // float64: erf goes through the Maclaurin decomposition erf64 (graph.ts); ORT has no float64 Erf kernel.
   { name: 'GELU erf form (float64: decomposed erf64)', build: (g) => p(g, 'x', [3, 4]).gelu(), values: { x: Float64Array.from(randn([3, 4]), (v) => 2.5 * v) } },
   { name: 'GELU tanh form', build: (g) => p(g, 'x', [3, 4]).gelu(true), values: { x: Float64Array.from(randn([3, 4]), (v) => 2.5 * v) } },
+  { name: 'erfGate u·(1 + erf(u)) (float64: decomposed erf64)', build: (g) => p(g, 'x', [3, 4]).erfGate(), values: { x: Float64Array.from(randn([3, 4]), (v) => 2 * v) } },
   {
     name: 'Clip (away from the bounds, values on both sides)',
     build: (g) => p(g, 'x', [4, 5]).clip(-0.5, 0.7),
@@ -189,8 +190,8 @@ const shapes: Case[] = [
     build: (g) => p(g, 'x', [3, 4]).gatherElements(g.constant([0, -1, 2, 1, 2, 2, -3, 0], [2, 4], 'int64'), 0),
   },
   {
-    name: 'SoftmaxCrossEntropyLoss with an ignored row and repeated labels',
-    build: (g) => p(g, 'x', [5, 7]).softmaxCrossEntropy(g.constant([0, 3, -100, 6, 3], [5], 'int64')),
+    name: 'labelLogProbs (fused log-softmax + gather) with an ignored row and repeated labels',
+    build: (g) => p(g, 'x', [5, 7]).labelLogProbs(g.constant([0, 3, -100, 6, 3], [5], 'int64')),
   },
   {
     name: 'Where constant cond [3,1], a [1,4], b [4]',
@@ -376,12 +377,20 @@ describe('float32-only rule branches vs float64 finite differences', () => {
     const rel = await float32VsFloat64((g, dt) => g.param('x', [3, 5], dt).gelu(), { x: Float64Array.from(randn([3, 5]), (v) => 2 * v) });
     expect(rel.x).toBeLessThanOrEqual(1e-5);
   });
+  test('erfGate in float32 (Erf kernel) vs float64 (erf64)', async () => {
+    const rel = await float32VsFloat64((g, dt) => g.param('x', [3, 5], dt).erfGate(), { x: Float64Array.from(randn([3, 5]), (v) => 1.5 * v) });
+    expect(rel.x).toBeLessThanOrEqual(1e-5);
+  });
   test('LayerNormalization float32 branch (uses the kernel\'s saved mean and inverse std)', async () => {
     const rel = await float32VsFloat64(
       (g, dt) => g.param('x', [2, 3, 6], dt).layerNorm(g.param('s', [6], dt), g.param('b', [6], dt)),
       { x: randn([2, 3, 6]), s: randn([6]), b: randn([6]) },
     );
     expect(Object.entries(rel).filter(([, e]) => !(e <= 1e-5))).toEqual([]);
+  });
+  test('erfGate in float32 (Erf kernel) vs float64 (erf64)', async () => {
+    const rel = await float32VsFloat64((g, dt) => g.param('x', [3, 5], dt).erfGate(), { x: Float64Array.from(randn([3, 5]), (v) => 1.5 * v) });
+    expect(rel.x).toBeLessThanOrEqual(1e-5);
   });
   test('LayerNormalization float32 branch without bias', async () => {
     const rel = await float32VsFloat64(
