@@ -34,25 +34,36 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   return s.reshape(shape.slice());
 }
 
-function swapLast(t: Tensor): Tensor {
-  return t.swap(-1, -2);
-}
+type Flags = { transA: boolean; transB: boolean; alpha: number };
+type Product = (x: Tensor, y: Tensor, flags: Flags) => Tensor;
 
-/** Gradient of A·B for A [.., m, k], B [.., k, n]; 2-D weights take one GEMM over the flattened batch. */
-function matmulGrads(a: Tensor, b: Tensor, g: Tensor): [Tensor, Tensor] {
-  let ga: Tensor;
-  let gb: Tensor;
-  if (b.rank === 2 && a.rank >= 2) {
+/**
+ * Gradients of Y = alpha·op(A)·op(B), op an optional transpose of the last two axes, built from products
+ * of the same kind with flags, so no operand is transposed in memory: dop(A) = alpha·G·op(B)ᵀ and
+ * dop(B) = alpha·op(A)ᵀ·G, transposed back where op transposes.
+ */
+function productGrads(a: Tensor, b: Tensor, g: Tensor, { transA: tA, transB: tB, alpha }: Flags, mul: Product): [Tensor, Tensor] {
+  const ga = tA ? mul(b, g, { transA: tB, transB: true, alpha }) : mul(g, b, { transA: false, transB: !tB, alpha });
+  const gb = tB ? mul(g, a, { transA: true, transB: tA, alpha }) : mul(a, g, { transA: !tA, transB: false, alpha });
+  return [ga, gb];
+}
+const gemmProduct: Product = (x, y, f) => x.gemm(y, null, f);
+const batchedProduct: Product = (x, y, f) => x.matmul(y, f);
+
+/**
+ * Gradient of alpha·op(A)·op(B) for batched A, B (MatMul, FusedMatMul). A 2-D B without flags (a linear
+ * layer on a batch) takes one GEMM over the flattened batch; otherwise batched products, summed over
+ * broadcast batch axes.
+ */
+function matmulGrads(a: Tensor, b: Tensor, g: Tensor, flags: Flags = { transA: false, transB: false, alpha: 1 }): [Tensor, Tensor] {
+  if (b.rank === 2 && a.rank >= 2 && !flags.transA && !flags.transB && flags.alpha === 1) {
     const [k, n] = b.shape;
     const rows = a.size / k;
     const g2 = g.reshape([rows, n]);
-    ga = g2.gemm(b, null, { transB: true }).reshape(a.shape.slice());
-    gb = a.reshape([rows, k]).gemm(g2, null, { transA: true });
-  } else {
-    ga = unbroadcast(g.matmul(swapLast(b)), a.shape);
-    gb = unbroadcast(swapLast(a).matmul(g), b.shape);
+    return [g2.gemm(b, null, { transB: true }).reshape(a.shape.slice()), a.reshape([rows, k]).gemm(g2, null, { transA: true })];
   }
-  return [ga, gb];
+  const [ga, gb] = productGrads(a, b, g, flags, batchedProduct);
+  return [unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)];
 }
 
 /** Expand a reduced gradient (keepdims or not) back to the input's shape. */
@@ -133,15 +144,16 @@ const RULES: Record<string, Rule> = {
     return [isFloat(x.dtype) ? g!.cast(x.dtype) : null];
   },
   MatMul: (n, [g]) => matmulGrads(n.inputs[0]!, n.inputs[1]!, g!),
+  FusedMatMul: (n, [g]) => matmulGrads(n.inputs[0]!, n.inputs[1]!, g!, {
+    transA: attrI(n, 'transA') === 1, transB: attrI(n, 'transB') === 1, alpha: Math.fround(attrF(n, 'alpha', 1)),
+  }),
   Gemm: (n, [g]) => {
     const [a, b, c] = n.inputs as (Tensor | undefined)[];
     const tA = attrI(n, 'transA'), tB = attrI(n, 'transB');
     // ONNX stores alpha/beta as float32: use the rounded values the forward pass used.
     const alpha = Math.fround(attrF(n, 'alpha', 1)), beta = Math.fround(attrF(n, 'beta', 1));
-    // Y = alpha·op(A)·op(B): dop(A) = alpha·G·op(B)ᵀ, dop(B) = alpha·op(A)ᵀ·G, transposed back where op
-    // transposes. alpha rides on the backward GEMMs; scaling G would cost a pass over it.
-    const ga = tA ? b!.gemm(g!, null, { transA: !!tB, transB: true, alpha }) : g!.gemm(b!, null, { transB: !tB, alpha });
-    const gb = tB ? g!.gemm(a!, null, { transA: true, transB: !!tA, alpha }) : a!.gemm(g!, null, { transA: !tA, alpha });
+    // alpha rides on the backward GEMMs; scaling G would cost a pass over it.
+    const [ga, gb] = productGrads(a!, b!, g!, { transA: !!tA, transB: !!tB, alpha }, gemmProduct);
     // beta scales the bias's (usually reduced) gradient after the reduction.
     const gcSum = c ? unbroadcast(g!, c.shape) : null;
     const gc = gcSum && beta !== 1 ? gcSum.mul(beta) : gcSum;

@@ -166,14 +166,27 @@ export class Tensor {
   where(a: TensorLike, b: TensorLike): Tensor { return Tensor.where(this, a, b); }
 
   // ---- linear algebra ----
-  /** Batched, broadcasting matrix product over the last two axes (both operands rank ≥ 2). */
-  matmul(o: Tensor): Tensor {
+  /**
+   * Batched, broadcasting matrix product over the last two axes (both operands rank ≥ 2):
+   * alpha·op(A)·op(B), where op transposes the last two axes when transA / transB is set. With any of
+   * those options a float32 graph records onnxruntime's FusedMatMul (com.microsoft), which reads the
+   * operands transposed in place: attention's q·kᵀ and every matmul gradient then need no Transpose
+   * node (each one a pass over [B, H, T, dh]). Portable graphs (export) and float64 spell it out.
+   */
+  matmul(o: Tensor, opts: MatMulOptions = {}): Tensor {
     if (this.rank < 2 || o.rank < 2) throw new Error('matmul needs rank ≥ 2 operands');
-    const [m, k] = this.shape.slice(-2);
-    const [k2, n] = o.shape.slice(-2);
-    if (k !== k2) throw new Error(`matmul: inner dims ${k} vs ${k2} ([${this.shape}] @ [${o.shape}])`);
+    const { transA = false, transB = false, alpha = 1 } = opts;
+    const [m, k] = transA ? this.shape.slice(-2).reverse() : this.shape.slice(-2);
+    const [k2, n] = transB ? o.shape.slice(-2).reverse() : o.shape.slice(-2);
+    if (k !== k2) throw new Error(`matmul: inner dims ${k} vs ${k2} ([${this.shape}] @ [${o.shape}]${transA ? ', A transposed' : ''}${transB ? ', B transposed' : ''})`);
     const batch = broadcastShapes(this.shape.slice(0, -2), o.shape.slice(0, -2));
-    return this.graph.op1('MatMul', [this, o], {}, [...batch, m, n], this.dtype);
+    if (!transA && !transB && alpha === 1) return this.graph.op1('MatMul', [this, o], {}, [...batch, m, n], this.dtype);
+    if (this.dtype !== 'float32' || this.graph.portable) {
+      const y = (transA ? this.swap(-1, -2) : this).matmul(transB ? o.swap(-1, -2) : o);
+      return alpha === 1 ? y : y.mul(alpha);
+    }
+    const attrs = { transA: attrInt(transA ? 1 : 0), transB: attrInt(transB ? 1 : 0), alpha: attrFloat(alpha) };
+    return this.graph.op1('FusedMatMul', [this, o], attrs, [...batch, m, n], this.dtype);
   }
   /** ONNX Gemm on 2-D operands: alpha·op(A)·op(B) + beta·C. */
   gemm(b: Tensor, c: Tensor | null = null, opts: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {}): Tensor {
@@ -386,7 +399,22 @@ export interface Initializer {
   data: TypedArray;
 }
 
+export interface MatMulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+}
+
+export interface GraphOptions {
+  /** Standard ONNX only (no com.microsoft ops), for files other runtimes must read (export). */
+  portable?: boolean;
+}
+
 export class Graph {
+  readonly portable: boolean;
+  constructor(opts: GraphOptions = {}) {
+    this.portable = opts.portable ?? false;
+  }
   readonly nodes: Node[] = [];
   readonly inputs: GraphInput[] = [];
   readonly initializers: Initializer[] = [];

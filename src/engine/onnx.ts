@@ -12,6 +12,8 @@ const IR_VERSION = 8;
 
 /** Ops the builder records that ONNX spells differently. */
 const ONNX_OP: Record<string, string> = { StopGradient: 'Identity', CustomGrad: 'Identity' };
+/** onnxruntime contrib ops the graphs may use, and their domain. */
+const CONTRIB_DOMAIN: Record<string, string> = { FusedMatMul: 'com.microsoft' };
 
 function attrProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
@@ -81,6 +83,7 @@ export function serialize(graph: Graph, outputs: Record<string, Tensor>, opts: S
     .filter((n) => live.has(n.id))
     .map((n) => ({
       opType: ONNX_OP[n.op] ?? n.op,
+      ...(CONTRIB_DOMAIN[n.op] ? { domain: CONTRIB_DOMAIN[n.op] } : {}),
       name: `${n.scope ? `${n.scope}/` : ''}n${n.id}_${n.op}`,
       // A CustomGrad node lists its rule's inputs only for the autodiff; ONNX sees Identity(value).
       input: (n.op === 'CustomGrad' ? n.inputs.slice(0, 1) : n.inputs).map(ref),
@@ -102,9 +105,13 @@ export function serialize(graph: Graph, outputs: Record<string, Tensor>, opts: S
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'clearbench',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: OPSET }, ...contribDomains(nodes).map((domain) => ({ domain, version: 1 }))],
     metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: { name: 'clearbench', node: [...nodes, ...extra], input: inputs.map(valueInfo), output: outInfos, initializer },
   });
   return { bytes: onnx.ModelProto.encode(model).finish(), inputs, outputs };
+}
+
+function contribDomains(nodes: readonly onnxProto.onnx.INodeProto[]): string[] {
+  return [...new Set(nodes.map((n) => n.domain).filter((d): d is string => !!d))];
 }

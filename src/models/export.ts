@@ -49,7 +49,7 @@ export function buildExport(store: ParamStore, cfg: VLMConfig, shape: ExportShap
   if (!Number.isInteger(batch) || batch < 1) throw new UserError(`export batch size must be a positive integer, got ${batch}`);
   if (!Number.isInteger(seq) || seq < 1) throw new UserError(`export sequence length must be a positive integer, got ${seq}`);
   if (seq > cfg.lm.maxSeq) throw new UserError(`export sequence length ${seq} exceeds the model's ${cfg.lm.maxSeq} positions; pass --seq ${cfg.lm.maxSeq} or less`);
-  const g = new Graph();
+  const g = new Graph({ portable: true });
   const P = bindParams(g, store);
   const x = declareInputs(g, cfg, { B: batch, S: seq, image, keyMask: true });
   const { logits } = vlmForward(g, P, cfg, x);

@@ -91,8 +91,8 @@ export function selfAttention(x: Tensor, P: ParamLookup, prefix: string, heads: 
   const qkv = linear(x, P, `${prefix}.qkv`).reshape([B, T, 3, heads, dh]).transpose([2, 0, 3, 1, 4]);
   const [q, k, v] = qkv.split([1, 1, 1], 0).map((t) => t.squeeze(0));
   kvOut?.push({ k, v });
-  // Scale q (B·H·T·dh values) rather than the scores (B·H·T·T).
-  let scores = q.mul(1 / Math.sqrt(dh)).matmul(k.swap(-1, -2));
+  // q·kᵀ/√dh as one product: k is read transposed and the scale rides on it (no pass of its own).
+  let scores = q.matmul(k, { transB: true, alpha: 1 / Math.sqrt(dh) });
   if (mask) scores = scores.add(mask);
   const ctx = scores.softmax(-1).matmul(v).transpose([0, 2, 1, 3]).reshape([B, T, D]);
   return linear(ctx, P, `${prefix}.out`);
@@ -129,7 +129,7 @@ export function cachedSelfAttention(x: Tensor, P: ParamLookup, prefix: string, h
   const scatter = (c: Tensor, row: Tensor) => x.graph.op1('ScatterND', [c, writeAt, row.reshape([B, heads, dh])], {}, c.shape, c.dtype);
   const k = scatter(cache.k, kNew);
   const v = scatter(cache.v, vNew);
-  const scores = q.reshape([B, heads, 1, dh]).mul(1 / Math.sqrt(dh)).matmul(k.swap(-1, -2)).add(mask);
+  const scores = q.reshape([B, heads, 1, dh]).matmul(k, { transB: true, alpha: 1 / Math.sqrt(dh) }).add(mask);
   const ctx = scores.softmax(-1).matmul(v).reshape([B, D]);
   return { out: linear(ctx, P, `${prefix}.out`), cache: { k, v } };
 }
