@@ -215,6 +215,10 @@ export class Tensor {
     if (infer >= 0) s[infer] = this.size / sizeOf(s.filter((_, i) => i !== infer));
     if (sizeOf(s) !== this.size) throw new Error(`reshape [${this.shape}] → [${shape}]: sizes differ`);
     if (sameShape(s, this.shape)) return this;
+    // A reshape of a reshape (or squeeze/unsqueeze) reshapes the original: one node, not a chain
+    // (linear() flattens to 2-D and back, and its gradient does the same).
+    const p = this.producer;
+    if (p && (p.op === 'Reshape' || p.op === 'Squeeze' || p.op === 'Unsqueeze')) return p.inputs[0]!.reshape(s);
     return this.graph.op1('Reshape', [this, this.graph.constInt64(s)], {}, s, this.dtype);
   }
   transpose(perm?: readonly number[]): Tensor {
