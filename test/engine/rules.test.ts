@@ -411,33 +411,6 @@ describe('float32-only rule branches vs float64 finite differences', () => {
     );
     expect(Object.entries(rel).filter(([, e]) => !(e <= 1e-5))).toEqual([]);
   });
-  // float32 matmuls with transposes or a scale are onnxruntime's FusedMatMul, which has no float64
-  // kernel (float64 spells them out as Transpose + MatMul + Mul): its rule is checked here.
-  describe.each([
-    [false, false], [true, false], [false, true], [true, true],
-  ])('FusedMatMul rule, transA=%s transB=%s, alpha 0.6, broadcast batch', (transA, transB) => {
-    const build = (g: Graph, dt: DType): Tensor =>
-      g.param('a', transA ? [2, 1, 4, 3] : [2, 1, 3, 4], dt).matmul(g.param('b', transB ? [3, 5, 4] : [3, 4, 5], dt), { transA, transB, alpha: 0.6 });
-    test('is a FusedMatMul node in float32 and plain ONNX when portable', () => {
-      const ops = (g: Graph): string[] => g.nodes.map((n) => n.op);
-      const g32 = new Graph();
-      build(g32, 'float32');
-      expect(ops(g32)).toEqual(['FusedMatMul']);
-      const portable = new Graph({ portable: true });
-      build(portable, 'float32');
-      expect(ops(portable)).not.toContain('FusedMatMul');
-      expect(ops(portable)).toContain('MatMul');
-    });
-    test('gradients match float64 finite differences', async () => {
-      const rel = await float32VsFloat64(build, { a: randn([2 * 3 * 4]), b: randn([3 * 4 * 5]) });
-      expect(Object.entries(rel).filter(([, e]) => !(e <= 1e-5))).toEqual([]);
-      expect(Object.keys(rel).sort()).toEqual(['a', 'b']);
-    });
-  });
-  test('erfGate in float32 (Erf kernel) vs float64 (erf64)', async () => {
-    const rel = await float32VsFloat64((g, dt) => g.param('x', [3, 5], dt).erfGate(), { x: Float64Array.from(randn([3, 5]), (v) => 1.5 * v) });
-    expect(rel.x).toBeLessThanOrEqual(1e-5);
-  });
   test('LayerNormalization float32 branch without bias', async () => {
     const rel = await float32VsFloat64(
       (g, dt) => g.param('x', [4, 6], dt).layerNorm(g.param('s', [6], dt), null),
