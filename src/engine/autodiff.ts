@@ -3,7 +3,7 @@
  * its outputs and builds the gradients of its inputs with the same tensor API, so the backward pass is
  * ONNX nodes in the same graph as the forward pass.
  */
-import { type Node, Tensor, type Shape, sameShape } from './graph.ts';
+import { type MatMulOptions, type Node, Tensor, type Shape, sameShape } from './graph.ts';
 import { isFloat } from './dtype.ts';
 
 type Rule = (node: Node, gOut: readonly (Tensor | null)[]) => (Tensor | null)[];
@@ -34,7 +34,8 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   return s.reshape(shape.slice());
 }
 
-type Flags = { transA: boolean; transB: boolean; alpha: number };
+/** MatMulOptions with every field given (Gemm's transA/transB/alpha mean the same). */
+type Flags = Required<MatMulOptions>;
 type Product = (x: Tensor, y: Tensor, flags: Flags) => Tensor;
 
 /**
