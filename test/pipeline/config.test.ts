@@ -98,6 +98,56 @@ describe('validation errors: one line naming the file, the key path and what was
   });
 });
 
+describe('names and keys that would reach outside the config', () => {
+  test("a name that is not a single path segment ('..', '.') is refused, in the file and from --set", () => {
+    const up = cfg('up.yaml', 'name: ..\n');
+    expect(() => load(up)).toThrow(`${up}: name: expected a name of letters, digits, dots, dashes and underscores other than '.' and '..', got the string ".."`);
+    const ok = cfg('named.yaml', 'seeds: [0]\n');
+    expect(() => load(ok, ['name=.'])).toThrow(`--set name=.: name: expected a name of letters, digits, dots, dashes and underscores other than '.' and '..', got the string "."`);
+    expect(() => load(ok, ['name=a/b'])).toThrow('--set name=a/b: name: expected a name of letters, digits, dots, dashes and underscores, got the string "a/b"');
+    expect(load(ok, ['name=v1.2_b-3']).config.name).toBe('v1.2_b-3');
+  });
+
+  test('__proto__, constructor and prototype are refused in --set paths, --set values and YAML mappings, naming the key; Object.prototype stays clean', () => {
+    const ok = cfg('proto-ok.yaml', 'seeds: [0]\n');
+    const polluted = () => Object.prototype.hasOwnProperty.call(Object.prototype, 'x') || Object.prototype.hasOwnProperty.call(Object.prototype, 'epochs');
+    const problem = 'not a config key (__proto__, constructor and prototype would change every object); remove it';
+    try {
+      expect(() => load(ok, ['__proto__.x=1'])).toThrow(`--set __proto__.x=1: __proto__: ${problem}`);
+      expect(() => load(ok, ['unlearning.__proto__.epochs=1'])).toThrow(`--set unlearning.__proto__.epochs=1: unlearning.__proto__: ${problem}`);
+      expect(() => load(ok, ['constructor.prototype.x=1'])).toThrow(`--set constructor.prototype.x=1: constructor: ${problem}`);
+      expect(() => load(ok, ['unlearning={__proto__: {x: 1}}'])).toThrow(`--set unlearning={__proto__: {x: 1}}: unlearning.__proto__: ${problem}`);
+      const top = cfg('proto-top.yaml', '__proto__:\n  x: 1\n');
+      expect(() => load(top)).toThrow(`${top}: __proto__: ${problem}`);
+      const deep = cfg('proto-deep.yaml', 'methods:\n  - name: npo\n    hyperparameters: { constructor: 1 }\n');
+      expect(() => load(deep)).toThrow(`${deep}: methods[0].hyperparameters.constructor: ${problem}`);
+      const parent = cfg('proto-parent.yaml', 'model: { prototype: { x: 1 } }\n');
+      const child = cfg('proto-child.yaml', 'extends: ./proto-parent.yaml\n');
+      expect(() => load(child)).toThrow(`${parent}: model.prototype: ${problem}`);
+      expect(polluted()).toBe(false);
+    } finally {
+      // Keep a failure here from leaking into the other tests of this worker.
+      delete (Object.prototype as Record<string, unknown>).x;
+      delete (Object.prototype as Record<string, unknown>).epochs;
+    }
+  });
+});
+
+describe('an empty config', () => {
+  test("is the default run: every default of the schema is what configs/default.yaml documents (jobs, methods, …)", () => {
+    const empty = cfg('empty.yaml', '');
+    const { name, ...defaults } = load(empty).config;
+    expect(name).toBe('empty');
+    const { name: defaultName, ...documented } = load(join(ROOT, 'configs', 'default.yaml')).config;
+    expect(defaultName).toBe('default');
+    expect(defaults).toEqual(documented);
+    expect(defaults.jobs).toBe(2);
+    expect(defaults.methods.map((m) => m.name)).toEqual(['ga', 'gd', 'kl', 'npo', 'simnpo', 'idk', 'dpo', 'retain_ft', 'rmu', 'scrub', 'undial', 'llmu', 'sku']);
+    // A config that lists its own methods runs those alone.
+    expect(load(cfg('one-method.yaml', 'methods: [{ name: ga }]\n')).config.methods.map((m) => m.name)).toEqual(['ga']);
+  });
+});
+
 describe('extends and --set', () => {
   test('mappings merge, lists are replaced, the name is not inherited, relative plugin paths resolve per file', () => {
     cfg('parent.yaml', {

@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { type z } from 'zod';
 import { UserError } from '../../util/errors.ts';
 import { configSchema, type PipelineConfig } from './schema.ts';
-import { type KeyPath, deepMerge, depthPresent, formatPath, getPath, isObject, parsePath, setPath } from './paths.ts';
+import { type KeyPath, deepMerge, depthPresent, forbiddenKeyPath, formatPath, getPath, isForbiddenKey, isObject, parsePath, setPath } from './paths.ts';
 
 /** One source of config values, in increasing precedence. */
 interface Layer {
@@ -51,6 +51,8 @@ function readYaml(file: string, label: string): Record<string, unknown> {
   }
   if (value === null || value === undefined) return {};
   if (!isObject(value)) throw new UserError(`${label}: must be a YAML mapping of config keys (found ${describeValue(value)}); see configs/default.yaml`);
+  const bad = forbiddenKeyPath(value);
+  if (bad) throw new UserError(`${label}: ${formatPath(bad)}: ${FORBIDDEN}`);
   return value;
 }
 
@@ -81,6 +83,8 @@ function fileLayers(file: string): Layer[] {
   return chain;
 }
 
+const FORBIDDEN = 'not a config key (__proto__, constructor and prototype would change every object); remove it';
+
 interface SetOverride {
   label: string;
   path: KeyPath;
@@ -99,6 +103,10 @@ function parseSets(sets: readonly string[]): SetOverride[] {
       throw new UserError(`${label}: the value is not valid YAML (${(err as Error).message.split('\n')[0]}); quote it`);
     }
     const path = parsePath(text.slice(0, eq).trim());
+    const bad = path.findIndex(isForbiddenKey);
+    if (bad >= 0) throw new UserError(`${label}: ${formatPath(path.slice(0, bad + 1))}: ${FORBIDDEN}`);
+    const badValue = forbiddenKeyPath(value, path);
+    if (badValue) throw new UserError(`${label}: ${formatPath(badValue)}: ${FORBIDDEN}`);
     if (path[0] === 'extends') throw new UserError(`${label}: extends cannot be set from the command line; edit the config file`);
     if (path[0] === 'plugins' && Array.isArray(value)) {
       const holder = { plugins: value };

@@ -30,6 +30,22 @@ export function parsePath(text: string): KeyPath {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Keys that would reach Object.prototype through a plain object (and so every object): never config keys. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export const isForbiddenKey = (key: PropertyKey): boolean => typeof key === 'string' && FORBIDDEN_KEYS.has(key);
+
+/** The path of the first forbidden key in a parsed YAML value (mappings and lists, at any depth), or null. */
+export function forbiddenKeyPath(v: unknown, at: KeyPath = []): KeyPath | null {
+  const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : isObject(v) ? Object.entries(v) : [];
+  for (const [k, x] of entries) {
+    if (isForbiddenKey(k)) return [...at, k];
+    const inner = forbiddenKeyPath(x, [...at, k]);
+    if (inner) return inner;
+  }
+  return null;
+}
+
 /** The value at `path`, or undefined. */
 export function getPath(root: unknown, path: readonly PropertyKey[]): unknown {
   let v = root;

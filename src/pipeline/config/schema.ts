@@ -107,8 +107,17 @@ const hub = strict({
   hub_url: z.union([z.null(), z.string().min(1)], { error: 'expected a URL or null' }).default(null),
 }).prefault({});
 
+/** The methods of configs/default.yaml: what a config that lists none runs (every method in methods/). */
+export const DEFAULT_METHODS = ['ga', 'gd', 'kl', 'npo', 'simnpo', 'idk', 'dpo', 'retain_ft', 'rmu', 'scrub', 'undial', 'llmu', 'sku'] as const;
+
+// The name is the run directory's last segment (runs/<name>): '.' or '..' would name a directory above it.
+const runName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, 'expected a name of letters, digits, dots, dashes and underscores')
+  .refine((n) => n !== '.' && n !== '..', "expected a name of letters, digits, dots, dashes and underscores other than '.' and '..'");
+
 export const configSchema = strict({
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a name of letters, digits, dots, dashes and underscores'),
+  name: runName,
   extends: z.string().optional(),
   data: strict({
     source: z.enum(['synthetic', 'hub']).default('synthetic'),
@@ -128,7 +137,7 @@ export const configSchema = strict({
     .default(['forget10']),
   modality: z.enum(MODALITIES).default('joint'),
   unlearning,
-  methods: z.array(methodEntry).default([]),
+  methods: z.array(methodEntry).prefault(() => DEFAULT_METHODS.map((name) => ({ name }))),
   plugins: z.array(z.string().min(1)).default([]),
   seeds: z
     .array(seed)
@@ -145,7 +154,7 @@ export const configSchema = strict({
     batch_size: positiveInt.default(16),
   }).prefault({}),
   threads: z.union([z.null(), positiveInt], { error: 'expected a positive integer or null (cores / jobs)' }).default(null),
-  jobs: positiveInt.default(1),
+  jobs: positiveInt.default(2),
 });
 
 export type PipelineConfig = z.output<typeof configSchema>;
