@@ -3,6 +3,7 @@
  * (README.md YAML front matter, as the hub reads it), else the hub's directory conventions.
  */
 import { parse as parseYaml } from 'yaml';
+import { safeRepoPath } from './hub/repo-path.ts';
 
 export interface ConfigFiles {
   name: string;
@@ -28,8 +29,11 @@ function asStrings(v: unknown): string[] {
   return [];
 }
 
-/** Configs declared in the card's `configs:` list (train split, or all splits when unnamed). */
-export function configsFromCard(readme: string): ConfigFiles[] | undefined {
+/**
+ * Configs declared in the card's `configs:` list (train split, or all splits when unnamed).
+ * Every pattern must be a relative path inside the repo (`repo` names it in the error).
+ */
+export function configsFromCard(readme: string, repo = 'dataset card'): ConfigFiles[] | undefined {
   const meta = cardMetadata(readme);
   const list = meta?.configs;
   if (!Array.isArray(list)) return undefined;
@@ -50,6 +54,8 @@ export function configsFromCard(readme: string): ConfigFiles[] | undefined {
     } else {
       patterns = asStrings(df);
     }
+    const source = { what: `data_files pattern of config ${JSON.stringify(e.config_name)}`, fix: "the dataset card is broken or hostile: fix its data_files, or use another revision" };
+    for (const p of patterns) safeRepoPath(repo, p, source);
     if (patterns.length) out.push({ name: e.config_name, patterns });
   }
   return out.length ? out : undefined;

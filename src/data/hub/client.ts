@@ -1,7 +1,8 @@
 /**
- * What sits between @huggingface/hub and the network: a fetch wrapper that remembers the
- * hub's `X-Error-Code` per URL and notices a server that ignores a resume `Range`, and the
- * mapping of hub failures to one-line user errors. Tokens never enter a message.
+ * What sits between @huggingface/hub and the network: a fetch wrapper that keeps the token
+ * on the hub's origin, remembers the hub's `X-Error-Code` per URL and notices a server that
+ * ignores a resume `Range`, and the mapping of hub failures to one-line user errors. Tokens
+ * never enter a message.
  */
 import { HubApiError } from '@huggingface/hub';
 import { UserError } from '../../util/errors.ts';
@@ -20,16 +21,53 @@ export interface HubFetch {
   takeRangeIgnored(path: string): boolean;
 }
 
-export function hubFetch(base: typeof fetch = globalThis.fetch): HubFetch {
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+function urlOf(input: Parameters<typeof fetch>[0]): string {
+  return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+}
+
+/**
+ * A fetch for @huggingface/hub that follows redirects itself, so that the access token goes
+ * to `hubUrl`'s origin only: every request (a redirect hop, or a URL the library chose to
+ * call directly, e.g. a CDN it trusts by its `X-Cache` header) to another origin loses its
+ * Authorization header, whatever the library or the base fetch would do.
+ */
+export function hubFetch(hubUrl: string, base: typeof fetch = globalThis.fetch): HubFetch {
+  const hubOrigin = new URL(hubUrl).origin;
   const codes = new Map<string, string>();
   // The library turns stream errors into plain strings, so the wrapper remembers this itself.
   const ignored = new Set<string>();
   const wrapped: typeof fetch = async (input, init) => {
-    const res = await base(input, init);
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const url = urlOf(input);
+    const headers = new Headers(typeof input === 'object' && 'headers' in input ? input.headers : undefined);
+    new Headers(init?.headers).forEach((v, k) => headers.set(k, v));
+    let method = init?.method ?? 'GET';
+    let body = init?.body;
+    let at = url;
+    let res: Response;
+    for (let hops = 0; ; hops++) {
+      const hop = new Headers(headers);
+      if (new URL(at).origin !== hubOrigin) hop.delete('authorization');
+      res = await base(at, { ...init, method, body, headers: hop, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if (!REDIRECT.has(res.status) || !location) break;
+      await res.body?.cancel();
+      if (hops >= MAX_REDIRECTS) throw new UserError(`the hub at ${hubUrl} redirected ${new URL(url).pathname} more than ${MAX_REDIRECTS} times; check --hub-url`);
+      at = new URL(location, at).href;
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        headers.delete('content-type');
+      }
+    }
     const code = res.headers.get('x-error-code');
-    if (!res.ok && code) codes.set(url, code);
-    const range = new Headers(init?.headers).get('range');
+    if (!res.ok && code) {
+      codes.set(url, code);
+      codes.set(res.url || at, code); // the library's errors carry the final URL
+    }
+    const range = headers.get('range');
     if (range && !/^bytes=0-/.test(range) && res.status === 200) {
       await res.body?.cancel();
       ignored.add(url);
@@ -93,6 +131,9 @@ export function hubError(err: unknown, ctx: HubContext, codes?: HubFetch): Error
     if (code === 'EntryNotFound') {
       return new UserError(`${ctx.path ?? 'a file'} is listed but missing in ${who}@${ctx.revision}; try again, or pick another --revision`);
     }
+    if (err.statusCode === 404 && ctx.path) {
+      return new UserError(`${ctx.path} is listed in ${who}@${ctx.revision} but the hub answered status 404 for it; try again later, or pick another --revision`);
+    }
     if (err.statusCode === 404) return new UserError(`${who}@${ctx.revision} not found on ${ctx.hubUrl} (status 404); check --dataset and --revision`);
     return new UserError(`the hub answered status ${err.statusCode} for ${who}${ctx.path ? ` (${ctx.path})` : ''}; try again later`);
   }
@@ -101,4 +142,27 @@ export function hubError(err: unknown, ctx: HubContext, codes?: HubFetch): Error
   }
   const message = typeof (err as Error)?.message === 'string' ? (err as Error).message : String(err);
   return new Error(redact(message, ctx.token));
+}
+
+/** One line for a hub answer that is not what the API returns (`expected`, e.g. 'a file listing'). */
+export function malformedAnswer(ctx: HubContext, request: string, expected: string, detail: string): UserError {
+  return new UserError(
+    redact(`the hub at ${ctx.hubUrl} answered the ${request} for dataset ${ctx.repo}@${ctx.revision} with something that is not ${expected} (${detail}); check --hub-url`, ctx.token),
+  );
+}
+
+/**
+ * Like hubError, for a JSON request: a body that does not parse (SyntaxError) or does not have
+ * the `shape` the library reads (a TypeError without a network cause) becomes `malformedAnswer`.
+ */
+export function jsonRequestError(err: unknown, ctx: HubContext, request: string, expected: string, shape: string, codes?: HubFetch): Error {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  if (!(err instanceof UserError) && !networkCause(err)) {
+    if (e?.name === 'SyntaxError') return malformedAnswer(ctx, request, expected, 'not JSON');
+    // V8's words for iterating or reading fields of a value of the wrong type (not the library's own TypeErrors).
+    if (e?.name === 'TypeError' && /is not iterable|Cannot read properties of|Cannot convert/.test(String(e.message))) {
+      return malformedAnswer(ctx, request, expected, `not ${shape}`);
+    }
+  }
+  return hubError(err, ctx, codes);
 }

@@ -2,19 +2,23 @@
  * `clearbench download`: fetch a dataset repo (CLEAR, TOFU) at one revision into the cache
  * with @huggingface/hub, several files at a time, each verified against the hub's checksum
  * (LFS sha256, else git blob sha1) before it is renamed to its final name. Unfinished
- * downloads stay in `partial/` and resume with a Range request on the next attempt.
+ * downloads stay in `partial/` and resume with a Range request on the next attempt. Each
+ * file is fetched under a lock file, so concurrent downloads into one cache take turns per
+ * file; no body is read past the size the listing gives.
  */
 import { existsSync, readFileSync, rmSync, statSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { datasetInfo, downloadFile, listFiles } from '@huggingface/hub';
 import PQueue from 'p-queue';
 import { UserError } from '../../util/errors.ts';
+import { withLock } from '../../util/pid-lock.ts';
 import { resolveCacheDir } from '../cache-dir.ts';
 import { configsFromCard, configsFromLayout, filesOfConfig } from '../card.ts';
 import type { ConfigFiles } from '../card.ts';
 import { hashFile, startHash } from './hashing.ts';
-import { hubError, hubFetch, RangeIgnoredError, redact } from './client.ts';
+import { hubError, hubFetch, jsonRequestError, RangeIgnoredError, redact } from './client.ts';
 import type { HubContext, HubFetch } from './client.ts';
+import { checkUnique, listingError, manifestFileOf } from './listing.ts';
 import { checksumOf, SnapshotCache } from './snapshot-cache.ts';
 import type { Manifest, ManifestFile } from './snapshot-cache.ts';
 import { silentProgress } from './progress.ts';
@@ -60,7 +64,7 @@ export interface DownloadResult {
 function configsOf(dir: string, manifest: Manifest): ConfigFiles[] {
   const paths = manifest.files.map((f) => f.path);
   const readme = `${dir}/README.md`;
-  const declared = existsSync(readme) ? configsFromCard(readFileSync(readme, 'utf8')) : undefined;
+  const declared = existsSync(readme) ? configsFromCard(readFileSync(readme, 'utf8'), manifest.repo) : undefined;
   return declared ?? configsFromLayout(paths);
 }
 
@@ -81,7 +85,7 @@ function wantedFiles(manifest: Manifest, configs: ConfigFiles[], requested: stri
 /** Try the cache alone; undefined when it cannot answer the request. */
 function fromCache(cache: SnapshotCache, revision: string, requested: string[] | 'all', repo: string): DownloadResult | { missing: string } {
   const commit = COMMIT.test(revision) ? revision : cache.readRef(revision);
-  if (!commit) return { missing: `no cached copy of ${repo}@${revision}` };
+  if (!commit || !COMMIT.test(commit)) return { missing: `no cached copy of ${repo}@${revision}` };
   const manifest = cache.readManifest(commit);
   if (!manifest) return { missing: `no file listing cached for ${repo}@${commit}` };
   const dir = cache.snapshotDir(commit);
@@ -99,6 +103,33 @@ interface FileJob {
   hf: HubFetch;
   progress: ProgressReporter;
   retries: number;
+}
+
+/**
+ * Append `body` to the file `part`, each chunk on disk before the next is read (so a cut-off
+ * keeps every byte received). Reading stops, and false is returned, as soon as the body goes
+ * past `limit` bytes; the extra bytes are not written.
+ */
+async function appendBody(part: string, body: ReadableStream<Uint8Array>, limit: number, onChunk: (chunk: Uint8Array) => void): Promise<boolean> {
+  const fh = await open(part, 'a');
+  const reader = body.getReader();
+  let written = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      if (written + value.byteLength > limit) {
+        await reader.cancel().catch(() => {}); // closes the connection: the rest is never received
+        return false;
+      }
+      await fh.write(value);
+      written += value.byteLength;
+      onChunk(value);
+    }
+  } finally {
+    reader.releaseLock();
+    await fh.close();
+  }
 }
 
 /** Stream the rest of one file into its partial, verify, and rename it into the snapshot. */
@@ -135,20 +166,23 @@ async function fetchOne(job: FileJob): Promise<void> {
           throw hubError(err, ctx, hf);
         }
         if (!blob) throw new UserError(`${file.path} is listed but missing in ${ctx.repo}@${commit}; try again later`);
+        if (blob.size !== file.size) {
+          rmSync(part, { force: true });
+          throw new UserError(
+            `${file.path} in ${ctx.repo}@${commit} is listed at ${file.size} bytes but the hub serves ${blob.size}; ` +
+              'the hub contradicts itself, so resuming cannot help: try again later, or pick another --revision',
+          );
+        }
         const body = (offset ? blob.slice(offset) : blob).stream();
-        // Each chunk is on disk before the next is read, so a cut-off keeps every byte received.
-        const fh = await open(part, 'a');
-        try {
-          const reader = body.getReader();
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            await fh.write(value);
-            hash.update(value);
-            progress.fileAdvance(file.path, value.byteLength);
-          }
-        } finally {
-          await fh.close();
+        if (!(await appendBody(part, body, file.size - offset, (chunk) => {
+          hash.update(chunk);
+          progress.fileAdvance(file.path, chunk.byteLength);
+        }))) {
+          rmSync(part, { force: true });
+          throw new UserError(
+            `the hub sent more than the listed ${file.size} bytes of ${file.path} (${ctx.repo}@${commit}); the transfer was stopped there and discarded: ` +
+              `the hub at ${ctx.hubUrl} is broken or hostile, check --hub-url`,
+          );
         }
       }
     } catch (err) {
@@ -192,8 +226,11 @@ async function fetchOne(job: FileJob): Promise<void> {
   }
 }
 
-/** Keep a cached final file only if it matches the listing's checksum (checked once, then recorded). */
-async function alreadyHave(cache: SnapshotCache, commit: string, f: ManifestFile): Promise<boolean> {
+/**
+ * True when the cached final file matches the listing's checksum (checked once, then recorded).
+ * With `discard` (only while holding the file's lock) a final file that does not match is removed.
+ */
+async function alreadyHave(cache: SnapshotCache, commit: string, f: ManifestFile, discard: boolean): Promise<boolean> {
   if (cache.isVerified(commit, f)) return true;
   const p = cache.finalPath(commit, f.path);
   if (!existsSync(p)) return false;
@@ -202,9 +239,23 @@ async function alreadyHave(cache: SnapshotCache, commit: string, f: ManifestFile
     cache.markVerified(commit, f.path);
     return true;
   }
-  rmSync(p); // not what the hub has at this commit
-  cache.forget(commit, f.path);
+  if (discard) {
+    rmSync(p); // not what the hub has at this commit
+    cache.forget(commit, f.path);
+  }
   return false;
+}
+
+/**
+ * Fetch one file unless the cache has it, holding the file's lock: a concurrent download into
+ * the same cache waits here, then finds the file done.
+ */
+async function getFile(job: FileJob): Promise<'downloaded' | 'skipped'> {
+  return withLock(job.cache.lockPath(job.commit, job.file.path), async () => {
+    if (await alreadyHave(job.cache, job.commit, job.file, true)) return 'skipped';
+    await fetchOne(job);
+    return 'downloaded';
+  });
 }
 
 export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResult> {
@@ -225,22 +276,27 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
   const hubUrl = (opts.hubUrl ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
   const token = opts.token ?? (process.env.HF_TOKEN || undefined);
   const ctx: HubContext = { repo, revision, hubUrl, token };
-  const hf = hubFetch(opts.fetch);
+  const hf = hubFetch(hubUrl, opts.fetch);
   const progress = opts.progress ?? silentProgress;
 
   let commit: string;
-  const files: ManifestFile[] = [];
   try {
     const info = await datasetInfo({ name: repo, revision, hubUrl, accessToken: token, fetch: hf.fetch, additionalFields: ['sha'] });
     commit = String((info as { sha?: unknown }).sha ?? '');
-    if (!COMMIT.test(commit)) throw new UserError(`the hub at ${hubUrl} gave no commit id for ${repo}@${revision}; check --hub-url`);
+  } catch (err) {
+    throw jsonRequestError(err, ctx, 'revision request', 'revision info', 'an object', hf);
+  }
+  if (!COMMIT.test(commit)) throw new UserError(`the hub at ${hubUrl} gave no commit id for ${repo}@${revision}; check --hub-url`);
+  const files: ManifestFile[] = [];
+  try {
     for await (const e of listFiles({ repo: { type: 'dataset', name: repo }, revision: commit, recursive: true, hubUrl, accessToken: token, fetch: hf.fetch })) {
-      if (e.type !== 'file') continue;
-      files.push({ path: e.path, size: e.lfs?.size ?? e.size, oid: e.oid ?? '', ...(e.lfs ? { sha256: e.lfs.oid } : {}) });
+      const f = manifestFileOf(e, ctx);
+      if (f) files.push(f);
     }
   } catch (err) {
-    throw hubError(err, ctx, hf);
+    throw listingError(err, ctx, hf);
   }
+  checkUnique(files, ctx);
   const manifest: Manifest = { repo, commit, files };
   cache.writeManifest(manifest);
   cache.writeRef(revision, commit);
@@ -251,18 +307,15 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
   // The card decides which files make up each config, so it comes first.
   const card = files.find((f) => f.path === 'README.md');
   if (card) {
-    if (await alreadyHave(cache, commit, card)) skipped.push(card.path);
-    else {
-      await fetchOne(job(card));
-      downloaded.push(card.path);
-    }
+    if ((await alreadyHave(cache, commit, card, false)) || (await getFile(job(card))) === 'skipped') skipped.push(card.path);
+    else downloaded.push(card.path);
   }
   const dir = cache.snapshotDir(commit);
   const { files: wanted, names } = wantedFiles(manifest, configsOf(dir, manifest), requested, repo);
   const todo: ManifestFile[] = [];
   for (const f of wanted) {
     if (f === card) continue;
-    if (await alreadyHave(cache, commit, f)) skipped.push(f.path);
+    if (await alreadyHave(cache, commit, f, false)) skipped.push(f.path);
     else todo.push(f);
   }
   progress.start(
@@ -274,8 +327,7 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
     await Promise.all(
       todo.map((f) =>
         queue.add(async () => {
-          await fetchOne(job(f));
-          downloaded.push(f.path);
+          ((await getFile(job(f))) === 'downloaded' ? downloaded : skipped).push(f.path);
         }),
       ),
     );

@@ -5,12 +5,14 @@
  *     manifests/<commit>.json    the hub's file listing at that commit (paths, sizes, checksums)
  *     snapshots/<commit>/<path>  verified files only (written by rename, never partially)
  *     partial/<commit>/<path>.part  bytes of an unfinished download, kept so it can resume
+ *     partial/<commit>/<path>.part.lock  held by the process downloading that file
  *     verified/<commit>.json     size + mtime of each file whose checksum was checked
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import type { Checksum } from './hashing.ts';
+import { safeRepoPath } from './repo-path.ts';
 
 export interface ManifestFile {
   path: string;
@@ -51,18 +53,31 @@ export class SnapshotCache {
     return join(this.repoDir, 'snapshots', commit);
   }
   finalPath(commit: string, path: string): string {
-    return join(this.snapshotDir(commit), path);
+    return this.inside(this.snapshotDir(commit), path, '');
   }
   partialPath(commit: string, path: string): string {
-    return join(this.repoDir, 'partial', commit, `${path}.part`);
+    return this.inside(join(this.repoDir, 'partial', commit), path, '.part');
+  }
+  /** Lock file of one file's download (see file-lock.ts). */
+  lockPath(commit: string, path: string): string {
+    return `${this.partialPath(commit, path)}.lock`;
   }
 
+  /** `root/path+suffix`, refusing (last line of defence, e.g. for a manifest cached by an older version) any path that leaves root. */
+  private inside(root: string, path: string, suffix: string): string {
+    return join(root, `${safeRepoPath(this.repo, path)}${suffix}`);
+  }
+
+  private refPath(revision: string): string {
+    // encodeURIComponent leaves '.' and '..' alone, and those would name refs/ itself or the repo dir.
+    return join(this.repoDir, 'refs', encodeURIComponent(revision).replace(/^\.\.?$/, (m) => m.replace(/\./g, '%2E')));
+  }
   readRef(revision: string): string | undefined {
-    const p = join(this.repoDir, 'refs', encodeURIComponent(revision));
+    const p = this.refPath(revision);
     return existsSync(p) ? readFileSync(p, 'utf8').trim() : undefined;
   }
   writeRef(revision: string, commit: string): void {
-    writeFileAtomic(join(this.repoDir, 'refs', encodeURIComponent(revision)), commit);
+    writeFileAtomic(this.refPath(revision), commit);
   }
 
   readManifest(commit: string): Manifest | undefined {
@@ -78,15 +93,18 @@ export class SnapshotCache {
     writeFileAtomic(join(this.repoDir, 'manifests', `${m.commit}.json`), JSON.stringify(m, null, 1));
   }
 
+  private readRecords(commit: string): Record<string, VerifiedRecord> {
+    const p = join(this.repoDir, 'verified', `${commit}.json`);
+    try {
+      return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Record<string, VerifiedRecord>) : {};
+    } catch {
+      return {};
+    }
+  }
   private records(commit: string): Record<string, VerifiedRecord> {
     let r = this.verified.get(commit);
     if (!r) {
-      const p = join(this.repoDir, 'verified', `${commit}.json`);
-      try {
-        r = existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Record<string, VerifiedRecord>) : {};
-      } catch {
-        r = {};
-      }
+      r = this.readRecords(commit);
       this.verified.set(commit, r);
     }
     return r;
@@ -103,7 +121,9 @@ export class SnapshotCache {
 
   markVerified(commit: string, path: string): void {
     const st = statSync(this.finalPath(commit, path));
-    const r = this.records(commit);
+    // Merge with what is on disk: another download into this cache may have recorded files meanwhile.
+    const r = Object.assign(this.readRecords(commit), this.records(commit));
+    this.verified.set(commit, r);
     r[path] = { size: st.size, mtimeMs: st.mtimeMs };
     writeFileAtomic(join(this.repoDir, 'verified', `${commit}.json`), JSON.stringify(r));
   }
