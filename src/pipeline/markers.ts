@@ -3,9 +3,10 @@
  * holds a marker with the stage's current key and its main output; the marker is written last, atomically,
  * so a stage interrupted anywhere before it simply runs again.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
 import { CONFIG_FILE } from '../models/checkpoint.ts';
 import { MODELS_DIR, type Plan, type Stage } from './plan.ts';
 
@@ -43,18 +44,57 @@ export function markDone(s: Stage, wallS: number): void {
   writeFileAtomic(markerPath(s), `${JSON.stringify({ stage: s.id, key: s.key, wall_s: Math.round(wallS * 10) / 10 }, null, 2)}\n`);
 }
 
+/** Written first into a stage's output directory: what lets a later run clear it (the dot keeps it out of dataset scans). */
+const STARTED = '.started.json';
+/** Files that only the harness writes into a stage directory (job.json: older versions' stages that never finished). */
+const HARNESS_FILES = [STARTED, 'done.json', '.done.json', 'job.json'];
+
+const isStageDir = (dir: string) => HARNESS_FILES.some((f) => existsSync(join(dir, f)));
+
+/** True when `dir` is absent, empty, or a stage output the harness wrote (so clearing it loses nothing of anyone else's). */
+export function isHarnessOutput(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  if (!statSync(dir).isDirectory()) return false;
+  return readdirSync(dir).length === 0 || isStageDir(dir);
+}
+
+/** Refuses, before any work, a stage directory that holds files the harness did not write. */
+export function checkStageDirs(stages: readonly Stage[]): void {
+  const foreign = stages.find((s) => !isHarnessOutput(s.dir));
+  if (foreign) {
+    throw new UserError(`${foreign.dir} holds files clearbench did not write (no ${STARTED} or done.json), and ${foreign.label} would replace them; move them out of the run directory`);
+  }
+}
+
 /** A stage about to run starts from an empty output directory (a retrained model's old evaluations go too). */
 export function clearOutput(s: Stage): void {
+  checkStageDirs([s]);
   rmSync(s.dir, { recursive: true, force: true });
   mkdirSync(s.dir, { recursive: true });
+  writeFileAtomic(join(s.dir, STARTED), `${JSON.stringify({ stage: s.id, key: s.key }, null, 2)}\n`);
 }
 
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 const subdirs = (p: string) => (isDir(p) ? readdirSync(p).filter((n) => isDir(join(p, n))).sort() : []);
 
+/** A name next to `path` that is not taken (`path~1`, `path~2`, …). */
+function freeName(path: string): string {
+  for (let i = 1; ; i++) if (!existsSync(`${path}~${i}`)) return `${path}~${i}`;
+}
+
+/**
+ * Moves `from` to `to` without deleting anything: into a directory already there that only holds other
+ * outputs (a model folder holding an evaluation parked earlier) the entries merge; a stage output in the
+ * way (an older result of the same stage) is first renamed aside to `<name>~N`.
+ */
 function move(from: string, to: string): void {
-  rmSync(to, { recursive: true, force: true });
   mkdirSync(dirname(to), { recursive: true });
+  if (isDir(to) && isDir(from) && !isStageDir(to)) {
+    for (const name of readdirSync(from)) move(join(from, name), join(to, name));
+    rmdirSync(from);
+    return;
+  }
+  if (existsSync(to)) renameSync(to, freeName(to));
   renameSync(from, to);
 }
 

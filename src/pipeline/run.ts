@@ -1,6 +1,7 @@
 /**
  * `runPipeline`: config → validation of everything (schema, methods, hyperparameters, benchmarks) before
- * any work → plan → (dry run: print it) → resolved config saved → stages run or reused → reports.
+ * any work → plan → (dry run: print it) → run directory claimed (ours, locked) → resolved config saved →
+ * stages run or reused → reports → lock released.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -15,11 +16,13 @@ import { type PipelineConfig } from './config/schema.ts';
 import { type RunDisplay, runDisplay } from './console.ts';
 import { Executor, type Outcome } from './execute.ts';
 import { sourceHash } from './keys.ts';
-import { isDone, tidyRunDir } from './markers.ts';
+import { checkStageDirs, isDone, tidyRunDir } from './markers.ts';
 import { type Plan, type Stage, buildPlan } from './plan.ts';
+import { RESOLVED_CONFIG, RESOLVED_HEADER, claimRunDir, runDirState } from './run-dir.ts';
 import { expandMethods } from './sweep.ts';
+import { describeHolder } from '../util/pid-lock.ts';
 
-export const RESOLVED_CONFIG = 'resolved-config.yaml';
+export { RESOLVED_CONFIG };
 
 export interface RunOptions {
   config: string;
@@ -111,7 +114,7 @@ export function formatPlan(p: PreparedRun): string {
 
 /** The resolved config as saved with a run: a header naming its sources, then every key with its value. */
 export function resolvedYaml(loaded: LoadedConfig, sets: readonly string[]): string {
-  const from = [`# resolved from ${loaded.file}`, ...sets.map((s) => `#   --set ${s}`)].join('\n');
+  const from = [`${RESOLVED_HEADER}${loaded.file}`, ...sets.map((s) => `#   --set ${s}`)].join('\n');
   return `${from}\n${toYaml(loaded.config, { lineWidth: 0 })}`;
 }
 
@@ -124,47 +127,60 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
   const prepared = await prepareRun(o);
   const { loaded, plan } = prepared;
   if (o.dryRun) {
+    // A dry run writes nothing, but says now that a real run would refuse this directory.
+    runDirState(plan.runDir);
+    checkStageDirs(plan.stages);
     print(formatPlan(prepared));
     return { runDir: plan.runDir, config: loaded.config, plan };
   }
-  writeFileAtomic(join(plan.runDir, RESOLVED_CONFIG), resolvedYaml(loaded, o.sets ?? []));
-  const display = o.display ?? runDisplay();
-  const moved = tidyRunDir(plan);
-  if (moved.length) display.note(`moved ${moved.length} result folder(s) this config no longer has to ${join(plan.runDir, 'unused')}`);
-
-  const executor = new Executor(plan, { jobs: prepared.jobs, threads: prepared.threads, display });
-  const toRun = executor.pending().length;
-  display.note(`run ${loaded.config.name} → ${plan.runDir}: ${plan.stages.length - toRun} of ${plan.stages.length} stages reused, ${toRun} to run`);
+  const claimed = claimRunDir(plan.runDir, loaded.config.name);
+  let executor: Executor | undefined;
   let interrupted = false;
   const stop = () => {
     interrupted = true;
-    executor.abort();
+    executor?.abort();
   };
+  // From here on a signal stops the run through the finally below, which releases the lock.
   if (o.handleSignals) {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   }
-  let outcome: Outcome;
   try {
-    outcome = await executor.run();
+    checkStageDirs(plan.stages);
+    const display = o.display ?? runDisplay();
+    if (claimed.tookOverFrom) display.note(`took over the lock of a run that ended without releasing it (${describeHolder(claimed.tookOverFrom)})`);
+    writeFileAtomic(join(plan.runDir, RESOLVED_CONFIG), resolvedYaml(loaded, o.sets ?? []));
+    const moved = tidyRunDir(plan);
+    if (moved.length) display.note(`moved ${moved.length} result folder(s) this config no longer has to ${join(plan.runDir, 'unused')}`);
+
+    executor = new Executor(plan, { jobs: prepared.jobs, threads: prepared.threads, display });
+    if (interrupted) executor.abort();
+    const pending = executor.pending();
+    display.note(`run ${loaded.config.name} → ${plan.runDir}: ${plan.stages.length - pending.length} of ${plan.stages.length} stages reused, ${pending.length} to run`);
+    let outcome: Outcome;
+    try {
+      outcome = await executor.run();
+    } finally {
+      display.end();
+    }
+    if (interrupted) return { runDir: plan.runDir, config: loaded.config, plan, outcome, interrupted };
+
+    let reports: ReportPaths | undefined;
+    if (hasEvaluations(plan)) {
+      reports = await writeReports(plan.runDir);
+      // Paths inside the working directory print relative to it, others absolute.
+      const rel = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
+      print(`\n${readFileSync(reports.markdown, 'utf8').trimEnd()}\n\n`);
+      print(`leaderboard: ${rel(reports.markdown)} (also .csv, .json, .tex)\nreport:      ${rel(reports.html)}\n`);
+    }
+    return { runDir: plan.runDir, config: loaded.config, plan, outcome, reports };
   } finally {
-    display.end();
     if (o.handleSignals) {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
     }
+    claimed.lock.release();
   }
-  if (interrupted) return { runDir: plan.runDir, config: loaded.config, plan, outcome, interrupted };
-
-  let reports: ReportPaths | undefined;
-  if (hasEvaluations(plan)) {
-    reports = await writeReports(plan.runDir);
-    // Paths inside the working directory print relative to it, others absolute.
-    const rel = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
-    print(`\n${readFileSync(reports.markdown, 'utf8').trimEnd()}\n\n`);
-    print(`leaderboard: ${rel(reports.markdown)} (also .csv, .json, .tex)\nreport:      ${rel(reports.html)}\n`);
-  }
-  return { runDir: plan.runDir, config: loaded.config, plan, outcome, reports };
 }
 
 /** The one-line error for a run with failed jobs (the CLI exits non-zero with it). */

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { readEvalSummary, readModelMeta } from '../../src/report/contract.ts';
 import { plainDisplay } from '../../src/pipeline/console.ts';
 import { type RunResult, formatPlan, prepareRun, runPipeline } from '../../src/pipeline/run.ts';
+import { RUN_LOCK, RUN_MARKER } from '../../src/pipeline/run-dir.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'clearbench.js');
@@ -123,7 +124,7 @@ describe('clearbench run', () => {
   test('killed mid-stage (its worker then stops by itself) and restarted, the run completes with results identical to an uninterrupted one', async () => {
     const runB = join(dir, 'b');
     // Start from run A's finished data, base and gold (reused by key): the run goes straight to the target.
-    for (const rel of ['data', join('models', 'base'), join('models', 'gold-forget10')]) cpSync(join(runA, rel), join(runB, rel), { recursive: true });
+    for (const rel of [RUN_MARKER, 'data', join('models', 'base'), join('models', 'gold-forget10')]) cpSync(join(runA, rel), join(runB, rel), { recursive: true });
     const child: ChildProcess = spawn(process.execPath, [BIN, 'run', config, '--out', runB], { detached: true, stdio: 'ignore' });
     const targetLog = join(runB, 'models', 'target', 'train_log.jsonl');
     const started = Date.now();
@@ -144,8 +145,13 @@ describe('clearbench run', () => {
     expect(orphans).toEqual([]);
     expect(existsSync(join(runB, 'models', 'target', 'done.json'))).toBe(false);
     expect(existsSync(join(runB, 'models', 'base', 'done.json'))).toBe(true);
+    // The killed run could not release its lock: the next run sees its owner is gone and takes it over.
+    expect(JSON.parse(readFileSync(join(runB, RUN_LOCK), 'utf8')).pid).toBe(child.pid);
 
+    lines.length = 0;
     const { r } = await run(runB);
+    expect(lines.find((l) => l.includes('took over the lock'))).toContain(`took over the lock of a run that ended without releasing it (pid ${child.pid} on host `);
+    expect(existsSync(join(runB, RUN_LOCK))).toBe(false);
     expect(r.outcome!.failed).toEqual([]);
     expect(r.outcome!.ran).toContain('train:target');
     expect(r.outcome!.cached).toEqual(expect.arrayContaining(['data', 'train:base', 'train:gold-forget10']));
@@ -197,7 +203,24 @@ describe('clearbench run', () => {
     // The other models' results are all there and reported.
     expect(r.stdout).toContain('| npo-s0-forget10 |');
     expect(r.stdout).toContain('| ga-s0-forget10 |');
-  }, 120_000);
+    // The failed stage is not done, so the next run does not reuse it: it runs (and fails) again.
+    expect(existsSync(join(runD, 'models', 'boom-s0-forget10', 'done.json'))).toBe(false);
+    const again = spawnSync(process.execPath, [BIN, 'run', failing, '--out', runD], { encoding: 'utf8', env: process.env });
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain(`FAILED unlearn boom-s0-forget10: exit code 1 (clearbench: boom: this method always fails); log: ${log}`);
+    expect(again.stderr).toContain(`run failing → ${runD}: 11 of 13 stages reused, 2 to run`);
+    expect(existsSync(join(runD, 'models', 'boom-s0-forget10', 'done.json'))).toBe(false);
+  }, 180_000);
+
+  test('a run directory of an older version (no run marker, its resolved config) is reused as it is and marked', async () => {
+    const runE = join(dir, 'e');
+    cpSync(runA, runE, { recursive: true });
+    rmSync(join(runE, RUN_MARKER));
+    const { r } = await run(runE);
+    expect(r.outcome!.ran).toEqual([]);
+    expect(r.outcome!.cached).toHaveLength(ALL_STAGES);
+    expect(existsSync(join(runE, RUN_MARKER))).toBe(true);
+  }, 60_000);
 
   test('--help documents the command; a config error is one line and exit code 1', () => {
     const help = spawnSync(process.execPath, [BIN, 'run', '--help'], { encoding: 'utf8' });
