@@ -34,6 +34,37 @@ describe('clearbench report', () => {
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(GOLDEN, 'leaderboard.tex'), 'utf8'));
   });
 
+  test('--out with an extension that names no format is refused before anything is written', () => {
+    for (const name of ['board.xlsx', 'board']) {
+      const out = join(scratch, 'refused', name);
+      const r = cli(RUN, '--out', out);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      const what = name.includes('.') ? 'extension ".xlsx"' : 'no extension';
+      expect(r.stderr).toBe(
+        `clearbench: --out ${out} has ${what}, which names no report format; use one of .md, .markdown, .csv, .json, .tex, .html, .htm, or pass --format (md, csv, json, latex, html)\n`,
+      );
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  test('--format that contradicts the --out extension is refused; with an extension that names none it decides', () => {
+    const md = join(scratch, 'contradict', 'board.md');
+    const r = cli(RUN, '--format', 'csv', '--out', md);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`clearbench: --format csv contradicts --out ${md} (a .md file holds md); change the extension or drop --format\n`);
+    expect(existsSync(md)).toBe(false);
+    const txt = join(scratch, 'board.txt');
+    // CSV (the golden file's lines, run_dir aside: it is relative to where the file is written).
+    const csvLines = (text: string) => text.split('\n').map((l) => l.replace(/,[^,]*,models\/[^,]*$/, ''));
+    const golden = csvLines(readFileSync(join(GOLDEN, 'leaderboard.csv'), 'utf8'));
+    expect(cli(RUN, '--format', 'csv', '--out', txt).code).toBe(0);
+    expect(csvLines(readFileSync(txt, 'utf8'))).toEqual(golden);
+    const upper = join(scratch, 'BOARD.CSV');
+    expect(cli(RUN, '--out', upper).code).toBe(0);
+    expect(csvLines(readFileSync(upper, 'utf8'))).toEqual(golden);
+  });
+
   test('--format json with --out: run_dir is relative to the written file', () => {
     const out = join(scratch, 'board.json');
     expect(cli(RUN, '--format', 'json', '--out', out).code).toBe(0);

@@ -1,9 +1,9 @@
-import { extname, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { UserError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { buildLeaderboard } from '../../report/leaderboard.ts';
-import { FORMATS, FORMAT_BY_EXTENSION, renderLeaderboard, type Format } from '../../report/render/index.ts';
+import { FORMATS, chooseFormat, renderLeaderboard, type Format } from '../../report/render/index.ts';
 import { DEFAULT_SORT, SORT_KEYS } from '../../report/sort.ts';
 
 interface ReportOptions {
@@ -17,7 +17,7 @@ export function registerReport(program: Command): void {
     .command('report')
     .description('Leaderboard tables and an HTML report from the result files of one or more run directories (no model is loaded)')
     .argument('<run_dir...>', 'run directories holding models/<model>/eval/<benchmark>-<split>/summary.json')
-    .addOption(new Option('--format <format>', 'output format (default: from the --out extension, else md)').choices(FORMATS as unknown as string[]))
+    .addOption(new Option('--format <format>', 'output format (default: from the --out extension, which must then be one of .md .csv .json .tex .html; md on stdout)').choices(FORMATS as unknown as string[]))
     .option('--out <file>', 'write to this file (atomically) instead of printing')
     .option('--sort <metric>', `order of the unlearned models: ${SORT_KEYS.join(', ')}`, DEFAULT_SORT)
     .addHelpText(
@@ -31,9 +31,7 @@ export function registerReport(program: Command): void {
     )
     .action(async (runDirs: string[], opts: ReportOptions) => {
       if (!SORT_KEYS.includes(opts.sort)) throw new UserError(`unknown --sort "${opts.sort}"; use one of: ${SORT_KEYS.join(', ')}`);
-      let format = opts.format;
-      if (!format && opts.out) format = FORMAT_BY_EXTENSION[extname(opts.out).toLowerCase()];
-      format ??= 'md';
+      const format = chooseFormat(opts.out, opts.format);
       const lb = buildLeaderboard(runDirs, { sortKey: opts.sort });
       for (const u of lb.unevaluated) process.stderr.write(`note: ${u.runDir}/${u.modelDir} has no evaluation yet; left out\n`);
       const relativeTo = opts.out ? dirname(resolve(opts.out)) : process.cwd();
