@@ -9,6 +9,7 @@ import type { EvalRecord } from './collect.ts';
 import type { Role } from './contract.ts';
 import { METRICS, TASK_QUANTITIES, type TaskQuantity } from './metrics.ts';
 import { meanCI95 } from './stats.ts';
+import { withoutWallClock } from './wall-clock.ts';
 
 export interface Stat {
   /** null when no member has the value. */
@@ -57,7 +58,15 @@ function describeMember(e: EvalRecord): string {
   return `${e.runDir}/${e.evalDir}`;
 }
 
-/** Drops a member that repeats a seed with identical results (the same run passed twice); conflicting repeats are an error. */
+/** What must match for two evaluations of one seed to be the same result: everything but the wall clock. */
+function resultKey(e: EvalRecord): string {
+  return canonical(withoutWallClock(e.meta, e.summary));
+}
+
+/**
+ * Drops a member that repeats a seed with identical results (the same run passed twice, or run twice: only
+ * its wall-clock times differ, and the first one given is kept); conflicting repeats are an error.
+ */
 function dedupeSeeds(members: EvalRecord[], label: string): EvalRecord[] {
   const bySeed = new Map<number | null, EvalRecord>();
   const kept: EvalRecord[] = [];
@@ -68,7 +77,7 @@ function dedupeSeeds(members: EvalRecord[], label: string): EvalRecord[] {
       kept.push(e);
       continue;
     }
-    if (canonical(prev.summary) !== canonical(e.summary) || prev.meta.wall_s !== e.meta.wall_s) {
+    if (resultKey(prev) !== resultKey(e)) {
       throw new UserError(
         `${label}: seed ${e.meta.seed} appears twice with different results (${describeMember(prev)} and ${describeMember(e)}); ` +
           'give the runs distinct seeds or groups, or pass only one of the run directories',

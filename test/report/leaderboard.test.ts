@@ -112,6 +112,27 @@ describe('several run directories', () => {
     ]);
   });
 
+  test('the same config run twice: only wall-clock times differ, so each seed is one member (the first run\'s times shown)', () => {
+    const again = copyRun('rerun');
+    for (const model of ['target', 'gold', 'ga-lr1e-5', 'npo-lr1e-5-s1', 'npo-lr1e-5-s2', 'npo-lr1e-5-s3', 'simnpo-b4.5']) {
+      editJson(join(again, 'models', model, 'meta.json'), (o) => { o.wall_s += 7.5; });
+      editJson(join(again, 'models', model, 'eval', 'clear-forget10', 'summary.json'), (o) => { o.timing.scoring_s += 1; o.timing.generation_s *= 2; });
+    }
+    const lb = buildLeaderboard([RUN, again]);
+    const rows = lb.sections[0].rows;
+    expect(rows.map((r) => [r.name, r.members.length])).toEqual([
+      ['base', 1], ['target', 1], ['gold', 1], ['npo-lr1e-5', 3], ['simnpo-b4.5', 1], ['ga-lr1e-5', 1],
+    ]);
+    expect(rows.find((r) => r.name === 'ga-lr1e-5')!.values.wall_s.mean).toBe(95.3);
+    expect(rows.find((r) => r.name === 'ga-lr1e-5')!.members[0].runDir).toBe(RUN);
+  });
+
+  test('the same seed with the same scores but another configuration in meta.json is still an error', () => {
+    const changed = copyRun('conflict-meta');
+    editJson(join(changed, 'models', 'ga-lr1e-5', 'meta.json'), (o) => { o.hyperparameters.lr = 2e-5; o.wall_s = 1; });
+    expect(userError(() => buildLeaderboard([RUN, changed]))).toContain('seed 1 appears twice with different results');
+  });
+
   test('seeds from another run join their group', () => {
     const other = join(scratch, 'seed4');
     const model = join(other, 'models', 'npo-lr1e-5-s4');
