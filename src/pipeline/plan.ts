@@ -5,7 +5,8 @@
  *        → eval (every model × benchmark × split; gold's first, the others read it for forget quality).
  * The report is written after the plan, from whatever evaluations exist.
  */
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { UserError } from '../util/errors.ts';
 import { type ForgetSplit } from '../train/recipes.ts';
 import { type PipelineConfig } from './config/schema.ts';
 import { stageKey } from './keys.ts';
@@ -65,6 +66,11 @@ export function buildPlan(config: PipelineConfig, runDir: string, points: readon
     const upstream = Object.fromEntries(s.deps.map((d) => [d, byId.get(d)!.key]));
     const { inputs, logName, ...rest } = s;
     const dir = join(run, s.rel);
+    // Names come from the config and from plugins: no stage may write outside its run directory.
+    const below = relative(join(run, MODELS_DIR), dir);
+    if (s.kind === 'data' ? dir !== join(run, DATA_DIR) : !below || below === '..' || below.startsWith(`..${sep}`) || isAbsolute(below)) {
+      throw new UserError(`stage ${s.id} would write to ${dir}, outside ${join(run, MODELS_DIR)}; rename the method it names`);
+    }
     const stage: Stage = { ...rest, key: stageKey(s.kind, inputs, upstream), dir, log: join(dir, logName ?? 'job.log') };
     stages.push(stage);
     byId.set(stage.id, stage);

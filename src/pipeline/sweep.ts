@@ -76,6 +76,10 @@ export function expandMethods(loaded: LoadedConfig, registry: MethodRegistry): S
     } catch (err) {
       throw loaded.error(['methods', i, 'name'], (err as Error).message);
     }
+    // The method's name starts its model folder's name (models/<name>-s0-forget10): it must stay one segment.
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(method.name)) {
+      throw loaded.error(['methods', i, 'name'], `method ${JSON.stringify(method.name)} cannot name a model folder; rename it (in its plugin) to letters, digits, dots, dashes and underscores`);
+    }
     // Check each given hyperparameter on its own first, so an error names its key path.
     for (const [key, v] of Object.entries(e.hyperparameters)) {
       const path = ['methods', i, 'hyperparameters', key];

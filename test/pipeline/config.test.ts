@@ -131,6 +131,19 @@ describe('names and keys that would reach outside the config', () => {
       delete (Object.prototype as Record<string, unknown>).epochs;
     }
   });
+
+  test('a plugin method whose name is not one path segment is refused before any work', async () => {
+    const plugin = join(dir, 'escape.mts');
+    writeFileSync(
+      plugin,
+      `import { defineMethod } from ${JSON.stringify(join(ROOT, 'src', 'methods', 'api.ts'))};\n` +
+        "export default defineMethod({ name: '../../escape', description: 'a folder name that climbs', hyperparameters: {}, streams: ['forget'], loss: () => { throw new Error('never'); } });\n",
+    );
+    const f = cfg('escape.yaml', "plugins: [./escape.mts]\nmethods: [{ name: '../../escape' }]\n");
+    await expect(prepare(f)).rejects.toThrow(
+      `${f}: methods[0].name: method "../../escape" cannot name a model folder; rename it (in its plugin) to letters, digits, dots, dashes and underscores`,
+    );
+  });
 });
 
 describe('an empty config', () => {
