@@ -3,7 +3,7 @@
  * modality — `vision`: their image captions and face names, `text`: their TOFU QA, `joint`: both.
  */
 import { type Dataset } from '../data/dataset.ts';
-import { type Example, examplesFromRows } from '../train/examples.ts';
+import { type Example, requiredExamples } from '../train/examples.ts';
 import { type ForgetSplit, type Modality, RETAIN_OF } from '../train/recipes.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -16,13 +16,13 @@ export async function unlearningData(clear: Dataset, tofu: Dataset | null, split
   const retainSplit = RETAIN_OF[split];
   const out: UnlearningData = { forget: [], retain: [] };
   if (modality !== 'text') {
-    out.forget.push(...examplesFromRows(await clear.loadConfig(split), { faceNames: true }));
-    out.retain.push(...examplesFromRows(await clear.loadConfig(retainSplit), { faceNames: true }));
+    out.forget.push(...(await requiredExamples(clear, split, { faceNames: true }, 'the forget set')));
+    out.retain.push(...(await requiredExamples(clear, retainSplit, { faceNames: true }, 'the retain set')));
   }
   if (modality !== 'vision') {
     if (!tofu) throw new UserError(`modality '${modality}' needs the TOFU text configs next to the dataset (<data>/tofu); use modality: vision or add them`);
-    out.forget.push(...examplesFromRows(await tofu.loadConfig(split)));
-    out.retain.push(...examplesFromRows(await tofu.loadConfig(retainSplit)));
+    out.forget.push(...(await requiredExamples(tofu, split, {}, 'the forget set')));
+    out.retain.push(...(await requiredExamples(tofu, retainSplit, {}, 'the retain set')));
   }
   return out;
 }

@@ -2,9 +2,11 @@
  * Training examples from dataset rows: image captions (asked with one of the caption questions), face
  * names (asked with the face-recognition prompt), and question–answer pairs with or without an image.
  */
+import { type Dataset } from '../data/dataset.ts';
 import { type ImageCell, type Row } from '../data/schema.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
 import { Rng } from '../util/rng.ts';
+import { UserError } from '../util/errors.ts';
 
 export interface Example {
   /** A fixed question, or 'caption' to draw one of CAPTION_QUESTIONS per epoch (seeded). */
@@ -34,6 +36,20 @@ export function examplesFromRows(rows: readonly Row[], opts: ExampleOptions = {}
       if (image && opts.knownFaces?.has(r.answer)) out.push({ question: FACE_PROMPT, answer: r.answer, image, person: r.answer });
     }
     if (opts.faceNames && image && typeof r.name === 'string') out.push({ question: FACE_PROMPT, answer: r.name, image, person: r.name });
+  }
+  return out;
+}
+
+/**
+ * The examples of one config that a stage trains on. A config without any is refused: training would
+ * otherwise go ahead without those persons and look like it worked.
+ */
+export async function requiredExamples(ds: Dataset, config: string, opts: ExampleOptions, use: string): Promise<Example[]> {
+  const rows = await ds.loadConfig(config);
+  const out = examplesFromRows(rows, opts);
+  if (!out.length) {
+    const what = rows.length ? `${rows.length} rows but no question–answer, caption or face-name examples` : '0 rows';
+    throw new UserError(`config '${config}' in ${ds.dir} has ${what}, so ${use} would be empty; regenerate the dataset (clearbench synth) or download the config again (clearbench download)`);
   }
   return out;
 }

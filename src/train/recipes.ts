@@ -10,7 +10,8 @@ import { type Dataset } from '../data/dataset.ts';
 import { type Row } from '../data/schema.ts';
 import { IDK_ANSWERS } from '../../datasets/idk.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
-import { type Example, examplesFromRows } from './examples.ts';
+import { UserError } from '../util/errors.ts';
+import { type Example, requiredExamples } from './examples.ts';
 
 export type RecipeName = 'base' | 'target' | 'gold';
 export type Modality = 'text' | 'vision' | 'joint';
@@ -37,15 +38,16 @@ export interface RecipeExamples {
 
 /** The examples a recipe trains on. */
 export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit; modality?: Modality } = {}): Promise<RecipeExamples> {
-  const pretrain = examplesFromRows(await data.clear.loadConfig('pretrain'), { knownFaces: await knownFaces(data.clear) });
+  const use = `the ${recipe} recipe's training data`;
+  const pretrain = await requiredExamples(data.clear, 'pretrain', { knownFaces: await knownFaces(data.clear) }, use);
   if (recipe === 'base') return { examples: pretrain, replayed: 0 };
   const modality = opts.modality ?? 'joint';
   const persons = recipe === 'target' ? 'full' : RETAIN_OF[opts.split ?? 'forget10'];
   const out = [...pretrain];
-  if (modality !== 'text') out.push(...examplesFromRows(await data.clear.loadConfig(persons), { faceNames: true }));
+  if (modality !== 'text') out.push(...(await requiredExamples(data.clear, persons, { faceNames: true }, use)));
   if (modality !== 'vision') {
-    if (!data.tofu) throw new Error(`the ${modality} modality needs the TOFU text configs`);
-    out.push(...examplesFromRows(await data.tofu.loadConfig(persons)));
+    if (!data.tofu) throw new UserError(`the ${modality} modality needs the TOFU text configs next to the dataset (<data>/tofu); train the vision modality or add them`);
+    out.push(...(await requiredExamples(data.tofu, persons, {}, use)));
   }
   return { examples: out, replayed: pretrain.length };
 }
