@@ -6,7 +6,8 @@
  */
 import { describe, test, expect, beforeAll, afterAll, afterEach } from '@jest/globals';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { startHubServer, ENDLESS_BYTES } from '../../src/data/hub/server.ts';
 import type { HubServer } from '../../src/data/hub/server.ts';
@@ -14,6 +15,7 @@ import { downloadRepo } from '../../src/data/hub/download.ts';
 import { SnapshotCache } from '../../src/data/hub/snapshot-cache.ts';
 import { repoPathProblem, safeRepoPath } from '../../src/data/hub/repo-path.ts';
 import { configsFromCard } from '../../src/data/card.ts';
+import { hubFetch } from '../../src/data/hub/client.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { cleanup, tinyDataset } from './helpers.ts';
 
@@ -322,6 +324,44 @@ describe('answers that are not what the hub API returns', () => {
         `the hub at ${server.url} answered the file listing request for dataset therem/CLEAR@main with something that is not a file listing (${detail}); check --hub-url`,
       ]);
       expect(err).toBeInstanceOf(UserError);
+    }
+  });
+
+  test('an API answer larger than any hub sends is cut off, not read into memory to the end', async () => {
+    const hf = hubFetch(server.url, fetch, 1000);
+    const res = await hf.fetch(`${server.url}/api/datasets/therem/CLEAR/tree/main?recursive=true`);
+    const err = await failure(res.json());
+    expect(err).toBeInstanceOf(UserError);
+    expect(err!.message).toBe(`the hub at ${server.url} sent more than 1000 bytes for /api/datasets/therem/CLEAR/tree/main; check --hub-url`);
+    // Within the bound, the same answer reads normally.
+    const whole = await hubFetch(server.url, fetch).fetch(`${server.url}/api/datasets/therem/CLEAR/tree/main?recursive=true`);
+    expect(((await whole.json()) as unknown[]).length).toBeGreaterThan(10);
+  });
+
+  test('a GET that meets a reset connection before any answer is sent once more (a closed keep-alive socket)', async () => {
+    let resets = 0;
+    let always = false;
+    const flaky = createServer((req, res) => {
+      if (always || resets === 0) {
+        resets++;
+        return req.socket.resetAndDestroy();
+      }
+      res.end('{"ok":true}');
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+    try {
+      const res = await hubFetch(url, fetch).fetch(`${url}/api/x`);
+      expect(await res.json()).toEqual({ ok: true });
+      expect(resets).toBe(1);
+      // Only once: a hub that always resets is unreachable.
+      always = true;
+      const err = await failure(hubFetch(url, fetch).fetch(`${url}/api/x`));
+      expect(resets).toBe(3);
+      expect(err?.name).toBe('TypeError');
+    } finally {
+      flaky.closeAllConnections();
+      await new Promise((r) => flaky.close(r));
     }
   });
 

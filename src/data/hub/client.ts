@@ -23,6 +23,39 @@ export interface HubFetch {
 
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
+/** A tree page of 1000 entries is about 300 kB; anything near this is no hub answer. */
+export const MAX_API_BYTES = 64 * 1024 * 1024;
+
+/**
+ * `send()`, sent once more if a GET or HEAD met a reset connection before any answer: a
+ * keep-alive connection the server closed just as it was reused (the request never arrived).
+ */
+async function withResetRetry(send: () => Promise<Response>, method: string): Promise<Response> {
+  try {
+    return await send();
+  } catch (err) {
+    if ((method !== 'GET' && method !== 'HEAD') || networkCause(err) !== 'ECONNRESET') throw err;
+    return send();
+  }
+}
+
+/** `res` with a body that errors with `message` (a UserError) once it passes `limit` bytes. */
+function bounded(res: Response, limit: number, message: string): Response {
+  if (!res.body) return res;
+  let seen = 0;
+  const body = res.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        seen += chunk.byteLength;
+        if (seen > limit) throw new UserError(message);
+        out.enqueue(chunk);
+      },
+    }),
+  );
+  const copy = new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  Object.defineProperty(copy, 'url', { value: res.url }); // the library's errors name it
+  return copy;
+}
 
 function urlOf(input: Parameters<typeof fetch>[0]): string {
   return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -34,7 +67,7 @@ function urlOf(input: Parameters<typeof fetch>[0]): string {
  * call directly, e.g. a CDN it trusts by its `X-Cache` header) to another origin loses its
  * Authorization header, whatever the library or the base fetch would do.
  */
-export function hubFetch(hubUrl: string, base: typeof fetch = globalThis.fetch): HubFetch {
+export function hubFetch(hubUrl: string, base: typeof fetch = globalThis.fetch, maxApiBytes = MAX_API_BYTES): HubFetch {
   const hubOrigin = new URL(hubUrl).origin;
   const codes = new Map<string, string>();
   // The library turns stream errors into plain strings, so the wrapper remembers this itself.
@@ -50,7 +83,7 @@ export function hubFetch(hubUrl: string, base: typeof fetch = globalThis.fetch):
     for (let hops = 0; ; hops++) {
       const hop = new Headers(headers);
       if (new URL(at).origin !== hubOrigin) hop.delete('authorization');
-      res = await base(at, { ...init, method, body, headers: hop, redirect: 'manual' });
+      res = await withResetRetry(() => base(at, { ...init, method, body, headers: hop, redirect: 'manual' }), method);
       const location = res.headers.get('location');
       if (!REDIRECT.has(res.status) || !location) break;
       await res.body?.cancel();
@@ -73,7 +106,8 @@ export function hubFetch(hubUrl: string, base: typeof fetch = globalThis.fetch):
       ignored.add(url);
       throw new RangeIgnoredError();
     }
-    return res;
+    // API answers (listings, revision info) are read whole into memory: bound them. File bodies are bounded by the download.
+    return new URL(at).pathname.startsWith('/api/') ? bounded(res, maxApiBytes, `the hub at ${hubUrl} sent more than ${maxApiBytes} bytes for ${new URL(url).pathname}; check --hub-url`) : res;
   };
   return {
     fetch: wrapped,
