@@ -13,7 +13,6 @@ import { TensorCache } from '../data/tensor-cache.ts';
 import { Generator } from '../models/generate.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
-import { getBenchmark } from '../../benchmarks/index.ts';
 import { type TruthRatioCompat } from './metrics/index.ts';
 import { type Model, Scorer } from './score.ts';
 import { type BenchmarkSpec, type ForgetSplit, type TaskSpec, checkForgetSplit, configFor, taskById } from './benchmark.ts';
@@ -22,7 +21,7 @@ import { type SampleRecord, type ScoredTask, type TaskSummary, memorisation, tas
 import { EvalTimer, generateTask, scoreGroundTruths, scoreTask } from './task-run.ts';
 import { type ScoredAnswer } from './score.ts';
 import { type MiaRecord, type MiaScores, miaAucs, miaScores, privleaks } from './privacy.ts';
-import { pairedGoldRatios, readGold } from './gold.ts';
+import { type GoldEval, pairedGoldRatios, readGold } from './gold.ts';
 import { type ForgetQuality, type PaperColumns, benchmarkUtility, forgetQuality, paperColumns } from './aggregates.ts';
 import { type RelearnSummary, relearnAttack } from './relearn.ts';
 import { loadModel, locateModel } from './load-model.ts';
@@ -34,7 +33,8 @@ export interface EvaluateOptions {
   modelName?: string | null;
   /** CLEAR-layout dataset directory; TOFU text tasks read `<dataDir>/tofu`. */
   dataDir: string;
-  benchmark: string | BenchmarkSpec;
+  /** The benchmark definition (benchmarks/index.ts `getBenchmark` resolves a name). */
+  benchmark: BenchmarkSpec;
   /** Default forget10. */
   forgetSplit?: string;
   /** The gold model's evaluation directory (same benchmark and split): forget quality and privleak. */
@@ -124,133 +124,188 @@ interface TaskRun {
   summary: TaskSummary;
 }
 
-export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
-  const t0 = performance.now();
-  const say = opts.onProgress ?? (() => {});
-  const bench = typeof opts.benchmark === 'string' ? getBenchmark(opts.benchmark) : opts.benchmark;
+/** The checked options every phase reads. */
+interface EvalSettings {
+  bench: BenchmarkSpec;
+  split: ForgetSplit;
+  seed: number;
+  compat: TruthRatioCompat;
+  fqTask: TaskSpec;
+  gold: GoldEval | null;
+}
+
+/** What the phases run the model with. */
+interface EvalSession {
+  model: Model;
+  sources: TaskSources;
+  scorer: Scorer;
+  generator: Generator;
+  timer: EvalTimer;
+}
+
+/** Options and gold checked before any model work: a wrong --gold fails before the model is loaded. */
+function checkSettings(opts: EvaluateOptions): EvalSettings {
+  const bench = opts.benchmark;
   const split = checkForgetSplit(opts.forgetSplit ?? 'forget10');
   const seed = opts.seed ?? 0;
   const compat = opts.truthRatio ?? 'tofu';
   if (compat !== 'tofu' && compat !== 'clear-code') throw new UserError(`unknown truth-ratio form "${String(compat)}"; use tofu or clear-code`);
   if (opts.dsSize !== undefined && !(Number.isInteger(opts.dsSize) && opts.dsSize >= 1)) throw new UserError(`--ds-size must be a positive integer, got ${opts.dsSize}`);
   const fqTask = taskById(bench, bench.forgetQualityTask);
-  // Read gold first: a wrong --gold fails before any model work.
   const gold = opts.gold ? readGold(opts.gold, { benchmark: bench.name, forgetSplit: split, task: fqTask.id, compat }) : null;
+  return { bench, split, seed, compat, fqTask, gold };
+}
 
-  const model = await resolveModel(opts.model);
-  const modelName = opts.modelName !== undefined ? opts.modelName : typeof opts.model === 'string' ? basename(resolve(locateModel(opts.model).modelDir)) : null;
-  const sources = await openSources(opts.dataDir, bench, model.cfg.vision.imageSize, opts.cacheDir);
-  const timer = new EvalTimer();
-  const scorer = new Scorer(model, opts.threads, opts.batchSize ?? 16);
-  const generator = new Generator(model.store, model.cfg, { threads: opts.threads });
+function modelNameOf(opts: EvaluateOptions): string | null {
+  if (opts.modelName !== undefined) return opts.modelName;
+  return typeof opts.model === 'string' ? basename(resolve(locateModel(opts.model).modelDir)) : null;
+}
+
+/** Per task: score every answer teacher-forced, generate, and turn both into sample records and a task summary. */
+async function runTasks(ses: EvalSession, st: EvalSettings, opts: EvaluateOptions, say: (m: string) => void): Promise<{ runs: Map<string, TaskRun>; maxNewTokens: Record<string, number> }> {
   const runs = new Map<string, TaskRun>();
   const maxNewTokens: Record<string, number> = {};
-  let miaRecords: MiaRecord[] | null = null;
-  let relearn: RelearnSummary | null = null;
-  let relearnS = 0;
-  try {
-    for (const spec of bench.tasks) {
-      const config = configFor(spec, split);
-      const rows = await loadTaskRows(sources, spec, config, opts.dsSize ?? spec.dsSize);
-      const items = await taskItems(spec, config, rows, sources, seed);
-      const scored = await scoreTask(scorer, spec, items, timer);
-      const gen = await generateTask(generator, model, items, { maxNewTokens: opts.maxNewTokens, batchSize: opts.generationBatchSize ?? 16 }, timer);
-      maxNewTokens[spec.id] = gen.maxNewTokens;
-      const { records, summary } = taskRecords(spec, items, scored, gen.texts, compat);
-      runs.set(spec.id, { spec, rows, items, scored, records, summary });
-      say(`${spec.id}: ${items.length} samples (${config}), prob ${summary.prob.toFixed(3)}, ROUGE-L ${summary.rougeL_recall.toFixed(3)}, truth ratio ${summary.truth_ratio.toFixed(3)}`);
-    }
-
-    // Membership inference: the member task's ground truths vs the never-seen persons of the holdout config.
-    const member = runs.get(bench.mia.memberTask)!;
-    const holdoutDs = datasetOf(sources, member.spec);
-    if (holdoutDs && holdoutDs.configs().includes(bench.mia.holdoutConfig)) {
-      const cfgName = bench.mia.holdoutConfig;
-      const rows = await loadTaskRows(sources, member.spec, cfgName, opts.dsSize ?? member.spec.dsSize);
-      const items = await taskItems(member.spec, cfgName, rows, sources, seed, { gtOnly: true });
-      const holdout = await scoreGroundTruths(scorer, items, timer);
-      miaRecords = [
-        ...member.items.map((it, i): MiaRecord => ({ set: 'forget', index: it.index, prompt: it.question, answer: it.groundTruth, ...miaScores(member.scored.gt[i], it.groundTruth) })),
-        ...items.map((it, i): MiaRecord => ({ set: 'holdout', index: it.index, prompt: it.question, answer: it.groundTruth, ...miaScores(holdout[i], it.groundTruth) })),
-      ];
-    } else {
-      say(`membership inference skipped: the dataset has no ${bench.mia.holdoutConfig} config (persons never trained on)`);
-    }
-
-    if (opts.relearn) {
-      const tr = performance.now();
-      const tasks = bench.relearn.tasks.map((id) => runs.get(id)!);
-      relearn = await relearnAttack(
-        model,
-        tasks[0].rows,
-        tasks.map((t) => ({ spec: t.spec, items: t.items, losses: t.scored.losses })),
-        sources,
-        compat,
-        { steps: opts.relearn, lr: opts.relearnLr, seed, threads: opts.threads, scoreBatchSize: opts.batchSize },
-      );
-      relearnS = (performance.now() - tr) / 1000;
-      say(`relearn: ${relearn.steps} steps, forget prob ${relearn.forget_prob_before.toFixed(3)} → ${relearn.forget_prob_after.toFixed(3)} (recovery ${relearn.recovery.toFixed(3)})`);
-    }
-  } finally {
-    await scorer.release();
-    await generator.release();
+  for (const spec of st.bench.tasks) {
+    const config = configFor(spec, st.split);
+    const rows = await loadTaskRows(ses.sources, spec, config, opts.dsSize ?? spec.dsSize);
+    const items = await taskItems(spec, config, rows, ses.sources, st.seed);
+    const scored = await scoreTask(ses.scorer, spec, items, ses.timer);
+    const gen = await generateTask(ses.generator, ses.model, items, { maxNewTokens: opts.maxNewTokens, batchSize: opts.generationBatchSize ?? 16 }, ses.timer);
+    maxNewTokens[spec.id] = gen.maxNewTokens;
+    const { records, summary } = taskRecords(spec, items, scored, gen.texts, st.compat);
+    runs.set(spec.id, { spec, rows, items, scored, records, summary });
+    say(`${spec.id}: ${items.length} samples (${config}), prob ${summary.prob.toFixed(3)}, ROUGE-L ${summary.rougeL_recall.toFixed(3)}, truth ratio ${summary.truth_ratio.toFixed(3)}`);
   }
+  return { runs, maxNewTokens };
+}
 
-  const tasks = Object.fromEntries([...runs].map(([id, r]) => [id, r.summary]));
-  const fqRun = runs.get(fqTask.id)!;
-  let fq: ForgetQuality | null = null;
-  if (gold) {
-    const goldRatios = pairedGoldRatios(gold, fqRun.items.map((it) => it.index));
-    fq = forgetQuality(fqRun.records.map((r) => r.truth_ratio), goldRatios);
+/** Membership inference: the member task's ground truths vs the never-seen persons of the holdout config (null: no such config). */
+async function membershipRecords(ses: EvalSession, st: EvalSettings, member: TaskRun, opts: EvaluateOptions, say: (m: string) => void): Promise<MiaRecord[] | null> {
+  const cfgName = st.bench.mia.holdoutConfig;
+  const holdoutDs = datasetOf(ses.sources, member.spec);
+  if (!holdoutDs || !holdoutDs.configs().includes(cfgName)) {
+    say(`membership inference skipped: the dataset has no ${cfgName} config (persons never trained on)`);
+    return null;
   }
-  let privacy: EvalSummary['privacy'] = null;
-  if (miaRecords) {
-    const auc = miaAucs(miaRecords);
-    const leaks = gold?.miaAuc ? privleaks(auc, gold.miaAuc) : null;
-    privacy = {
-      privleak: leaks ? leaks.min_k : null,
-      mia_auc: auc,
-      privleak_by_attack: leaks,
-      n_forget: miaRecords.filter((r) => r.set === 'forget').length,
-      n_holdout: miaRecords.filter((r) => r.set === 'holdout').length,
-    };
-  }
-  const ext = runs.get(bench.extractionTask)!;
+  const rows = await loadTaskRows(ses.sources, member.spec, cfgName, opts.dsSize ?? member.spec.dsSize);
+  const items = await taskItems(member.spec, cfgName, rows, ses.sources, st.seed, { gtOnly: true });
+  const holdout = await scoreGroundTruths(ses.scorer, items, ses.timer);
+  return [
+    ...member.items.map((it, i): MiaRecord => ({ set: 'forget', index: it.index, prompt: it.question, answer: it.groundTruth, ...miaScores(member.scored.gt[i], it.groundTruth) })),
+    ...items.map((it, i): MiaRecord => ({ set: 'holdout', index: it.index, prompt: it.question, answer: it.groundTruth, ...miaScores(holdout[i], it.groundTruth) })),
+  ];
+}
+
+/** The relearning attack on a copy of the model, timed. */
+async function relearnPhase(ses: EvalSession, st: EvalSettings, runs: ReadonlyMap<string, TaskRun>, opts: EvaluateOptions & { relearn: number }, say: (m: string) => void): Promise<{ relearn: RelearnSummary; seconds: number }> {
+  const t0 = performance.now();
+  const tasks = st.bench.relearn.tasks.map((id) => runs.get(id)!);
+  const relearn = await relearnAttack(
+    ses.model,
+    tasks[0].rows,
+    tasks.map((t) => ({ spec: t.spec, items: t.items, losses: t.scored.losses })),
+    ses.sources,
+    st.compat,
+    { steps: opts.relearn, lr: opts.relearnLr, seed: st.seed, threads: opts.threads, scoreBatchSize: opts.batchSize },
+  );
+  say(`relearn: ${relearn.steps} steps, forget prob ${relearn.forget_prob_before.toFixed(3)} → ${relearn.forget_prob_after.toFixed(3)} (recovery ${relearn.recovery.toFixed(3)})`);
+  return { relearn, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** FQ_KS and FQ_JS of the forget-quality task against gold's per-sample truth ratios (null without gold). */
+function forgetQualityVsGold(gold: GoldEval | null, fqRun: TaskRun): ForgetQuality | null {
+  if (!gold) return null;
+  const goldRatios = pairedGoldRatios(gold, fqRun.items.map((it) => it.index));
+  return forgetQuality(fqRun.records.map((r) => r.truth_ratio), goldRatios);
+}
+
+/** MIA AUCs of every attack and, with gold's AUCs, privleak (null when membership inference was skipped). */
+function privacySummary(miaRecords: MiaRecord[] | null, gold: GoldEval | null): EvalSummary['privacy'] {
+  if (!miaRecords) return null;
+  const auc = miaAucs(miaRecords);
+  const leaks = gold?.miaAuc ? privleaks(auc, gold.miaAuc) : null;
+  return {
+    privleak: leaks ? leaks.min_k : null,
+    mia_auc: auc,
+    privleak_by_attack: leaks,
+    n_forget: miaRecords.filter((r) => r.set === 'forget').length,
+    n_holdout: miaRecords.filter((r) => r.set === 'holdout').length,
+  };
+}
+
+/** Extraction strength and exact memorisation: means over the extraction task's ground truths. */
+function extractionSummary(ext: TaskRun): NonNullable<EvalSummary['extraction']> {
   const mean = (xs: number[]) => xs.reduce((a, v) => a + v, 0) / xs.length;
-  const extraction = {
+  return {
     extraction_strength: mean(ext.scored.gtHits.map((h) => memorisation(h).extraction_strength)),
     exact_memorization: mean(ext.scored.gtHits.map((h) => memorisation(h).exact_memorization)),
     task: ext.spec.id,
   };
+}
 
+/** Per-sample files first, the summary last: a summary.json always describes complete sample files. */
+function writeEvalFiles(outDir: string, runs: ReadonlyMap<string, TaskRun>, miaRecords: MiaRecord[] | null, summary: EvalSummary): void {
+  for (const [id, r] of runs) writeFileAtomic(join(outDir, `${id}.samples.json`), json(r.records));
+  // An earlier run's membership scores would contradict this summary when this run has none.
+  if (miaRecords) writeFileAtomic(join(outDir, 'mia.samples.json'), json(miaRecords));
+  else rmSync(join(outDir, 'mia.samples.json'), { force: true });
+  writeFileAtomic(join(outDir, 'summary.json'), json(summary));
+}
+
+export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
+  const t0 = performance.now();
+  const say = opts.onProgress ?? (() => {});
+  const st = checkSettings(opts);
+  const { bench } = st;
+
+  const model = await resolveModel(opts.model);
+  const modelName = modelNameOf(opts);
+  const sources = await openSources(opts.dataDir, bench, model.cfg.vision.imageSize, opts.cacheDir);
+  const ses: EvalSession = {
+    model,
+    sources,
+    timer: new EvalTimer(),
+    scorer: new Scorer(model, opts.threads, opts.batchSize ?? 16),
+    generator: new Generator(model.store, model.cfg, { threads: opts.threads }),
+  };
+  let runs: Map<string, TaskRun>;
+  let maxNewTokens: Record<string, number>;
+  let miaRecords: MiaRecord[] | null;
+  let relearn: RelearnSummary | null = null;
+  let relearnS = 0;
+  try {
+    ({ runs, maxNewTokens } = await runTasks(ses, st, opts, say));
+    miaRecords = await membershipRecords(ses, st, runs.get(bench.mia.memberTask)!, opts, say);
+    if (opts.relearn) ({ relearn, seconds: relearnS } = await relearnPhase(ses, st, runs, { ...opts, relearn: opts.relearn }, say));
+  } finally {
+    await ses.scorer.release();
+    await ses.generator.release();
+  }
+
+  const tasks = Object.fromEntries([...runs].map(([id, r]) => [id, r.summary]));
+  const fq = forgetQualityVsGold(st.gold, runs.get(st.fqTask.id)!);
   const summary: EvalSummary = {
     benchmark: bench.name,
-    forget_split: split,
+    forget_split: st.split,
     model: modelName,
     tasks,
     model_utility: benchmarkUtility(bench, tasks),
     forget_quality_ks: fq ? fq.ks : null,
     forget_quality_js: fq ? fq.js : null,
     paper: paperColumns(bench, tasks, fq),
-    privacy,
-    extraction,
+    privacy: privacySummary(miaRecords, st.gold),
+    extraction: extractionSummary(runs.get(bench.extractionTask)!),
     relearn,
-    truth_ratio_compat: compat,
-    seed,
+    truth_ratio_compat: st.compat,
+    seed: st.seed,
     max_new_tokens: maxNewTokens,
   };
   const timing: EvalTiming = {
-    scoring_s: round3(timer.scoring_s),
-    generation_s: round3(timer.generation_s),
+    scoring_s: round3(ses.timer.scoring_s),
+    generation_s: round3(ses.timer.generation_s),
     relearn_s: round3(relearnS),
     total_s: round3((performance.now() - t0) / 1000),
   };
-
-  // Per-sample files first, the summary last: a summary.json always describes complete sample files.
-  for (const [id, r] of runs) writeFileAtomic(join(opts.outDir, `${id}.samples.json`), json(r.records));
-  // An earlier run's membership scores would contradict this summary when this run has none.
-  if (miaRecords) writeFileAtomic(join(opts.outDir, 'mia.samples.json'), json(miaRecords));
-  else rmSync(join(opts.outDir, 'mia.samples.json'), { force: true });
-  writeFileAtomic(join(opts.outDir, 'summary.json'), json(summary));
+  writeEvalFiles(opts.outDir, runs, miaRecords, summary);
   return { summary, timing, outDir: opts.outDir };
 }

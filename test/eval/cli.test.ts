@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { saveCheckpoint } from '../../src/models/checkpoint.ts';
+import { getBenchmark } from '../../benchmarks/index.ts';
 import { evaluate } from '../../src/eval/evaluate.ts';
 import { readEvalSummary } from '../../src/report/contract.ts';
 import { type EvalFixture, cleanup, evalFixture } from './fixture.ts';
@@ -43,7 +44,7 @@ describe('clearbench eval', () => {
     expect(summary.tasks.real_world.n).toBe(3);
 
     const inProcess = join(fx.root, 'in-process');
-    await evaluate({ model: fx.model, dataDir: fx.dataDir, benchmark: 'clear', outDir: inProcess, dsSize: 3, maxNewTokens: 4, threads: 1 });
+    await evaluate({ model: fx.model, dataDir: fx.dataDir, benchmark: getBenchmark('clear'), outDir: inProcess, dsSize: 3, maxNewTokens: 4, threads: 1 });
     const files = readdirSync(out).filter((f) => f.endsWith('.samples.json')).sort();
     expect(files.length).toBe(7);
     for (const f of files) expect(readFileSync(join(inProcess, f)).equals(readFileSync(join(out, f)))).toBe(true);

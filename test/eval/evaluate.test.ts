@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { getBenchmark } from '../../benchmarks/index.ts';
 import { type EvalTiming, evaluate } from '../../src/eval/evaluate.ts';
 import { type SampleRecord } from '../../src/eval/task-metrics.ts';
 import { type MiaRecord } from '../../src/eval/privacy.ts';
@@ -28,9 +29,9 @@ const mean = (xs: number[]) => xs.reduce((a, v) => a + v, 0) / xs.length;
 beforeAll(async () => {
   fx = await evalFixture('eval');
   // A: the model alone. B and C: the same model with A as its gold and a short relearning attack, twice.
-  ({ timing: timingA } = await evaluate({ model: fx.model, modelName: 'tiny', dataDir: fx.dataDir, benchmark: 'clear', outDir: dir('a'), maxNewTokens: MAX_NEW, threads: 1 }));
+  ({ timing: timingA } = await evaluate({ model: fx.model, modelName: 'tiny', dataDir: fx.dataDir, benchmark: getBenchmark('clear'), outDir: dir('a'), maxNewTokens: MAX_NEW, threads: 1 }));
   for (const name of ['b', 'c']) {
-    await evaluate({ model: fx.model, modelName: 'tiny', dataDir: fx.dataDir, benchmark: 'clear', outDir: dir(name), maxNewTokens: MAX_NEW, threads: 1, gold: dir('a'), relearn: 2 });
+    await evaluate({ model: fx.model, modelName: 'tiny', dataDir: fx.dataDir, benchmark: getBenchmark('clear'), outDir: dir(name), maxNewTokens: MAX_NEW, threads: 1, gold: dir('a'), relearn: 2 });
   }
 }, 120_000);
 
@@ -185,20 +186,19 @@ describe('evaluate on the clear benchmark', () => {
 
 describe('evaluate: bad input', () => {
   const base = () => ({ model: fx.model, dataDir: fx.dataDir, outDir: dir('bad'), maxNewTokens: MAX_NEW, threads: 1 });
-  test('unknown benchmark, unknown split, missing data, gold of another split', async () => {
-    await expect(evaluate({ ...base(), benchmark: 'mmlu' })).rejects.toThrow(/unknown benchmark "mmlu"; use one of clear, tofu/);
-    await expect(evaluate({ ...base(), benchmark: 'clear', forgetSplit: 'forget20' })).rejects.toThrow(UserError);
-    await expect(evaluate({ ...base(), benchmark: 'clear', dataDir: join(fx.root, 'nope') })).rejects.toThrow(/does not exist/);
-    await expect(evaluate({ ...base(), benchmark: 'clear', forgetSplit: 'forget05', gold: dir('a') })).rejects.toThrow(/forget10, not clear\/forget05/);
-    await expect(evaluate({ ...base(), benchmark: 'clear', gold: join(fx.root, 'no-gold') })).rejects.toThrow(/evaluate the gold model first/);
-    await expect(evaluate({ ...base(), benchmark: 'clear', truthRatio: 'clear-code', gold: dir('a') })).rejects.toThrow(/same --truth-ratio/);
+  test('unknown split, missing data, gold of another split', async () => {
+    await expect(evaluate({ ...base(), benchmark: getBenchmark('clear'), forgetSplit: 'forget20' })).rejects.toThrow(UserError);
+    await expect(evaluate({ ...base(), benchmark: getBenchmark('clear'), dataDir: join(fx.root, 'nope') })).rejects.toThrow(/does not exist/);
+    await expect(evaluate({ ...base(), benchmark: getBenchmark('clear'), forgetSplit: 'forget05', gold: dir('a') })).rejects.toThrow(/forget10, not clear\/forget05/);
+    await expect(evaluate({ ...base(), benchmark: getBenchmark('clear'), gold: join(fx.root, 'no-gold') })).rejects.toThrow(/evaluate the gold model first/);
+    await expect(evaluate({ ...base(), benchmark: getBenchmark('clear'), truthRatio: 'clear-code', gold: dir('a') })).rejects.toThrow(/same --truth-ratio/);
   });
 });
 
 describe('evaluate on the tofu benchmark', () => {
   test('text tasks: plain probability for forget/retain QA, option-normalised for the utility sets', async () => {
     const out = dir('tofu');
-    const { summary } = await evaluate({ model: fx.model, dataDir: fx.dataDir, benchmark: 'tofu', outDir: out, dsSize: 4, maxNewTokens: MAX_NEW, threads: 1 });
+    const { summary } = await evaluate({ model: fx.model, dataDir: fx.dataDir, benchmark: getBenchmark('tofu'), outDir: out, dsSize: 4, maxNewTokens: MAX_NEW, threads: 1 });
     expect(Object.keys(summary.tasks)).toEqual(['tofu_forget', 'tofu_retain', 'real_authors', 'world_facts']);
     const fg = samples(out, 'tofu_forget');
     expect(fg.length).toBe(4);

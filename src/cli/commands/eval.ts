@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { positiveInt, positiveNumber, seedInt } from '../options.ts';
 import { UserError } from '../../util/errors.ts';
 import { resolveCacheDir } from '../../data/cache-dir.ts';
-import { BENCHMARKS } from '../../../benchmarks/index.ts';
+import { BENCHMARKS, getBenchmark } from '../../../benchmarks/index.ts';
 import { FORGET_SPLITS } from '../../eval/benchmark.ts';
 import { evaluate } from '../../eval/evaluate.ts';
 import { locateModel } from '../../eval/load-model.ts';
@@ -58,7 +58,7 @@ export function registerEval(program: Command): void {
         model: o.model,
         modelName: o.name,
         dataDir: o.data,
-        benchmark: o.benchmark,
+        benchmark: getBenchmark(o.benchmark),
         forgetSplit: o.forgetSplit,
         gold: o.gold,
         outDir,
