@@ -1,8 +1,10 @@
 /**
  * Exclusive lock files shared between processes: created with O_EXCL ('wx') and holding the
- * owner's pid and host. A holder refreshes the file's mtime while it lives; a lock is stale
- * when its owner on this host is gone, or when nobody has refreshed it for STALE_MS (an owner
- * on another host, or a pid reused by an unrelated process). Held locks go on process exit.
+ * owner's pid, host and (on Linux) the process's start time. On this host a lock is stale exactly
+ * when its owner is gone: the pid is dead, or now belongs to a process that started at another time
+ * (a reused pid). A live owner keeps its lock however long its event loop is blocked. An owner on
+ * another host cannot be asked, so there the holder refreshes the file's mtime while it lives and
+ * a lock nobody has refreshed for STALE_MS is stale. Held locks go on process exit.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -12,6 +14,8 @@ export interface LockHolder {
   pid: number;
   host: string;
   since: string;
+  /** The owner's start time in clock ticks after boot (/proc/<pid>/stat field 22), where known. */
+  start?: number;
 }
 
 export interface HeldLock {
@@ -37,21 +41,34 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A process's start time (Linux), which tells a live owner from an unrelated process given its pid later. */
+export function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may itself hold spaces or ')'.
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseHolder(text: string): LockHolder | undefined {
   try {
     const h = JSON.parse(text) as Partial<LockHolder>;
-    return typeof h.pid === 'number' && typeof h.host === 'string' ? { pid: h.pid, host: h.host, since: String(h.since ?? '') } : undefined;
+    if (typeof h.pid !== 'number' || typeof h.host !== 'string') return undefined;
+    return { pid: h.pid, host: h.host, since: String(h.since ?? ''), ...(typeof h.start === 'number' ? { start: h.start } : {}) };
   } catch {
     return undefined;
   }
 }
 
 function isStale(path: string, text: string, holder: LockHolder | undefined, mtimeMs: number): boolean {
-  if (Date.now() - mtimeMs > STALE_MS) return true;
   if (!holder) return Date.now() - mtimeMs > 2_000; // unreadable: give a writer in progress a moment
-  if (holder.host !== hostname()) return false;
+  if (holder.host !== hostname()) return Date.now() - mtimeMs > STALE_MS;
   if (holder.pid === process.pid) return held.get(path) !== text;
-  return !alive(holder.pid);
+  if (!alive(holder.pid)) return true;
+  return holder.start !== undefined && processStart(holder.pid) !== holder.start;
 }
 
 /** "pid 123 on host box since 2024-…", for messages that name who holds a lock. */
@@ -63,7 +80,8 @@ export function describeHolder(h: LockHolder): string {
 export function tryLock(path: string): LockAttempt {
   mkdirSync(dirname(path), { recursive: true });
   for (;;) {
-    const text = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+    const start = processStart(process.pid);
+    const text = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(start === undefined ? {} : { start }) });
     try {
       const fd = openSync(path, 'wx');
       try {
