@@ -1,5 +1,5 @@
 /**
- * What a trained model knows, measured as issue 4 states it: greedy generation (KV cache, image in the
+ * What a trained model knows, measured as the README reports it: greedy generation (KV cache, image in the
  * input) of the person's name for face images (exact match) and of training captions (ROUGE-L recall),
  * on the forget and the retain persons of a split.
  */

@@ -1,4 +1,4 @@
-# PyTorch reference for `clearbench bench train` (issue 2's side-by-side figure): the same standard causal
+# PyTorch reference for `clearbench bench train` (the side-by-side throughput figure in the README): the same standard causal
 # LM (vocab 1000, d 128, 4 layers, 4 heads, MLP x4, learned positions, pre-norm LayerNorm, exact GELU,
 # untied head), batch 16 x 64, AdamW, on 2 threads; prints the median step over 30 steps after 5 of warm-up.
 #

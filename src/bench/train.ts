@@ -1,5 +1,5 @@
 /**
- * Training-throughput benchmarks: the standard model of issue 2, a causal transformer LM (vocabulary
+ * Training-throughput benchmarks: the standard model the README compares with PyTorch, a causal transformer LM (vocabulary
  * 1000, d_model 128, 4 layers, 4 heads, MLP ×4), batch 16 × 64 tokens, AdamW; and a VLM preset on an
  * image batch shaped like the default recipes' caption batches (its image tokens plus text to 64 in all,
  * the text labelled), through the same loss the training recipes use.
