@@ -22,7 +22,7 @@ import { EvalTimer, generateTask, scoreGroundTruths, scoreTask } from './task-ru
 import { type ScoredAnswer } from './score.ts';
 import { type MiaRecord, type MiaScores, miaAucs, miaScores, privleaks } from './privacy.ts';
 import { type GoldEval, pairedGoldRatios, readGold } from './gold.ts';
-import { type ForgetQuality, type PaperColumns, benchmarkUtility, forgetQuality, paperColumns } from './aggregates.ts';
+import { type ForgetQuality, type PaperColumns, benchmarkUtility, forgetQuality, paperColumns } from './benchmark-scores.ts';
 import { type RelearnSummary, relearnAttack } from './relearn.ts';
 import { loadModel, locateModel } from './load-model.ts';
 

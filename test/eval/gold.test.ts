@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../src/util/atomic.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { pairedGoldRatios, readGold } from '../../src/eval/gold.ts';
-import { forgetQuality } from '../../src/eval/aggregates.ts';
+import { forgetQuality } from '../../src/eval/benchmark-scores.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'clearbench-gold-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

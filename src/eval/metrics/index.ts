@@ -16,16 +16,11 @@ export {
   forgetQualityJS,
   harmonicMean,
   utility,
-  modelUtility,
-  paperRow,
   type SampleLosses,
   type TaskScores,
   type TruthRatioCompat,
   type TaskKind,
-  type UtilityTasks,
-  type PaperTasks,
-  type PaperRow,
-} from './aggregate.ts';
+} from './formulas.ts';
 export {
   DEFAULT_MIN_K,
   lossScore,

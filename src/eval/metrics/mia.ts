@@ -10,7 +10,7 @@
  */
 import { deflateSync } from 'node:zlib';
 import { UserError } from '../../util/errors.ts';
-import { meanLoss } from './aggregate.ts';
+import { meanLoss } from './formulas.ts';
 import { rocAuc } from './roc_auc.ts';
 
 /** Fraction of lowest-scoring tokens Min-K% and Min-K%++ average over (SPEC §5: k = 0.4). */

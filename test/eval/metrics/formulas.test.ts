@@ -5,15 +5,13 @@ import {
   forgetQualityKS,
   harmonicMean,
   meanLoss,
-  modelUtility,
   optionNormalisedProbability,
-  paperRow,
   probFromLoss,
   reportedTruthRatio,
   truthRatios,
   utility,
   type TaskScores,
-} from '../../../src/eval/metrics/aggregate.ts';
+} from '../../../src/eval/metrics/formulas.ts';
 
 const close = (actual: number, expected: number, tol = 1e-15) =>
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(expected)));
@@ -107,7 +105,7 @@ describe('forget quality', () => {
   });
 });
 
-describe('harmonic mean, model utility and the paper table', () => {
+describe('harmonic mean and utility', () => {
   test('harmonic mean (scipy.stats.hmean) and any zero → 0', () => {
     // python3 -c "from scipy.stats import hmean; print(hmean([0.5,0.25,1.0]), hmean([0.3,0.0,0.9]))" → 0.42857142857142855 0.0
     close(harmonicMean([0.5, 0.25, 1.0]), 3 / 7);
@@ -118,34 +116,9 @@ describe('harmonic mean, model utility and the paper table', () => {
 
   const task = (prob: number, rougeL_recall: number, truth_ratio: number): TaskScores => ({ prob, rougeL_recall, truth_ratio });
 
-  test('model utility is the harmonic mean of the 12 values', () => {
-    const tasks = {
-      realFaces: task(0.5, 0.5, 0.5),
-      realWorld: task(0.5, 0.5, 0.5),
-      retain: task(0.25, 0.25, 0.25),
-      retainFaceRec: task(1, 1, 1),
-    };
-    // 12 / (6·2 + 3·4 + 3·1) = 12/27
-    close(modelUtility(tasks), 12 / 27);
-    close(utility([tasks.retain, tasks.retainFaceRec]), 6 / (3 * 4 + 3 * 1));
-    expect(modelUtility({ ...tasks, realWorld: task(0.5, 0, 0.5) })).toBe(0);
-  });
-
-  test('paper row: H(prob, TR) over the two tasks of each column; forget quality passed through', () => {
-    const row = paperRow(
-      {
-        realFaces: task(0.5, 0.9, 0.5),
-        realWorld: task(0.25, 0.9, 0.25),
-        retain: task(1, 0.9, 1),
-        retainFaceRec: task(0.5, 0.9, 0.5),
-        forget: task(0.2, 0.9, 0.2),
-        forgetFaceRec: task(0.2, 0.9, 0.2),
-      },
-      0.8,
-    );
-    close(row.real, 4 / (2 + 2 + 4 + 4)); // ROUGE is not part of the paper columns
-    close(row.retain, 4 / (1 + 1 + 2 + 2));
-    close(row.forget, 0.2);
-    expect(row.forget_quality).toBe(0.8);
+  test('utility is the harmonic mean of {prob, ROUGE-L, truth ratio} of every task given', () => {
+    // 6 / (3·4 + 3·1); the benchmark-level utility over the named tasks is test/eval/benchmark-scores.test.ts
+    close(utility([task(0.25, 0.25, 0.25), task(1, 1, 1)]), 6 / (3 * 4 + 3 * 1));
+    expect(utility([task(0.5, 0, 0.5), task(1, 1, 1)])).toBe(0);
   });
 });

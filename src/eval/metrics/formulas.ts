@@ -1,7 +1,8 @@
 /**
- * Per-sample and per-task quantities of SPEC §5 (probability, truth ratio, forget quality,
- * model utility, the paper-table columns). Notation: NLL(a) summed token cross-entropy of
- * answer a, L̄(a) = NLL(a)/n(a) its mean per token, P̄(a) = exp(−L̄(a)).
+ * The formulas of SPEC §5 over per-token and per-sample losses: probability, truth ratio, forget
+ * quality, harmonic mean and utility. Which tasks they combine is the benchmark definition's
+ * (../benchmark-scores.ts). Notation: NLL(a) summed token cross-entropy of answer a,
+ * L̄(a) = NLL(a)/n(a) its mean per token, P̄(a) = exp(−L̄(a)).
  */
 import { UserError } from '../../util/errors.ts';
 import { jensenShannonDistance } from './jensen_shannon.ts';
@@ -149,45 +150,4 @@ export function harmonicMean(values: readonly number[]): number {
 /** Harmonic mean of {prob, ROUGE-L recall, truth ratio} over the given tasks. */
 export function utility(tasks: readonly TaskScores[]): number {
   return harmonicMean(tasks.flatMap((t) => [t.prob, t.rougeL_recall, t.truth_ratio]));
-}
-
-/** The four non-forget image tasks whose 12 values make the CLEAR model utility. */
-export interface UtilityTasks {
-  realFaces: TaskScores;
-  realWorld: TaskScores;
-  retain: TaskScores;
-  retainFaceRec: TaskScores;
-}
-
-/** Model utility = H({ROUGE, Prob, TR} × {Real Faces, Real World, Retain, Retain FaceRec}). */
-export function modelUtility(tasks: UtilityTasks): number {
-  return utility([tasks.realFaces, tasks.realWorld, tasks.retain, tasks.retainFaceRec]);
-}
-
-export interface PaperTasks extends UtilityTasks {
-  forget: TaskScores;
-  forgetFaceRec: TaskScores;
-}
-
-/** One row of the CLEAR paper table (keys as in summary.json `paper`). */
-export interface PaperRow {
-  real: number;
-  retain: number;
-  forget: number;
-  forget_quality: number;
-}
-
-const probAndTruthRatio = (...tasks: TaskScores[]): number[] => tasks.flatMap((t) => [t.prob, t.truth_ratio]);
-
-/**
- * Real = H(Prob, TR of Real Faces and Real World); Retain = H(Prob, TR of Retain and Retain FaceRec);
- * Forget = H(Prob, TR of Forget and Forget FaceRec) (lower is better); Forget Quality = FQ_JS.
- */
-export function paperRow(tasks: PaperTasks, forgetQualityJs: number): PaperRow {
-  return {
-    real: harmonicMean(probAndTruthRatio(tasks.realFaces, tasks.realWorld)),
-    retain: harmonicMean(probAndTruthRatio(tasks.retain, tasks.retainFaceRec)),
-    forget: harmonicMean(probAndTruthRatio(tasks.forget, tasks.forgetFaceRec)),
-    forget_quality: forgetQualityJs,
-  };
 }

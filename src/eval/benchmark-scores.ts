@@ -1,6 +1,7 @@
 /**
  * Benchmark-level numbers from the task summaries (SPEC §5): model utility, the paper-table columns and
- * forget quality against gold, each over the tasks the benchmark definition names.
+ * forget quality against gold, each over the tasks the benchmark definition names (the formulas themselves
+ * are ./metrics/formulas.ts).
  */
 import { forgetQualityJS, forgetQualityKS, harmonicMean, utility } from './metrics/index.ts';
 import { type BenchmarkSpec } from './benchmark.ts';
