@@ -260,11 +260,6 @@ const RULES: Record<string, Rule> = {
   },
 };
 
-/** True when the op has a differentiation rule. */
-export function hasRule(op: string): boolean {
-  return op in RULES;
-}
-
 /**
  * Gradients of a scalar `loss` (or of sum(loss · seed) for a given seed) with respect to `wrt`.
  * Returns one tensor per entry of `wrt` (zeros where the loss does not depend on it).

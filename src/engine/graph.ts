@@ -3,7 +3,7 @@
  * shape and dtype. Shapes are fully static: a graph is built per batch shape and its session reused, which
  * lets every Reshape/Expand/broadcast-gradient be resolved at build time.
  */
-import { type DType, type TypedArray, isFloat, typedArrayFrom } from './dtype.ts';
+import { type DType, type TypedArray, typedArrayFrom } from './dtype.ts';
 
 export type Shape = readonly number[];
 
@@ -521,8 +521,4 @@ export class Graph {
   op1(op: string, inputs: readonly (Tensor | null)[], attrs: Record<string, Attr>, shape: Shape, dtype: DType): Tensor {
     return this.op(op, inputs, attrs, [shape], [dtype])[0];
   }
-}
-
-export function requireFloat(t: Tensor, what: string): void {
-  if (!isFloat(t.dtype)) throw new Error(`${what}: expected a float tensor, got ${t.dtype}`);
 }

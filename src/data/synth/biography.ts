@@ -199,8 +199,6 @@ const TEMPLATES: Template[] = [
     value: (b) => `${b.father} father and a ${b.mother} mother`, pool: () => JOBS.map((j, i) => `${j} father and a ${JOBS[(i + 7) % JOBS.length]} mother`) },
 ];
 
-export const QA_PER_PERSON = TEMPLATES.length;
-
 /** The 20 QA pairs of a biography. `influencePool` supplies wrong influences. */
 export function biographyQa(rng: Rng, b: Biography, influencePool: readonly string[], perturbed = 5): BioQa[] {
   return TEMPLATES.map((t) => {

@@ -3,7 +3,7 @@
  * deterministically from a seed, in exactly the hub layout, so the loader that reads
  * therem/CLEAR reads this too. See the README it writes for the configs and their sizes.
  */
-import { mkdirSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import PQueue from 'p-queue';
@@ -301,13 +301,4 @@ export async function generateSynthetic(opts: SynthOptions): Promise<SynthSummar
     tofuRows,
   };
   return summary;
-}
-
-/** True when `dir` already holds a generated dataset (used by the CLI to refuse overwriting others' files). */
-export function looksLikeDataset(dir: string): boolean {
-  return existsSync(join(dir, 'README.md')) && existsSync(join(dir, 'full'));
-}
-
-export function isEmptyDir(dir: string): boolean {
-  return !existsSync(dir) || readdirSync(dir).length === 0;
 }
