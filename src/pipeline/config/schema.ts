@@ -160,4 +160,3 @@ export const configSchema = strict({
 export type PipelineConfig = z.output<typeof configSchema>;
 export type MethodEntry = PipelineConfig['methods'][number];
 export type UnlearningSettings = PipelineConfig['unlearning'];
-export type ForgetSplitName = (typeof FORGET_SPLIT_NAMES)[number];
