@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UserError } from '../util/errors.ts';
 import { type AnyMethod } from './api.ts';
+import { describeLoadFailure } from './plugin-error.ts';
 
 export const BUILTIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../methods');
 
@@ -16,12 +17,13 @@ function isMethod(x: unknown): x is AnyMethod {
 }
 
 async function load(spec: string, from: string): Promise<AnyMethod[]> {
-  const target = spec.startsWith('.') || isAbsolute(spec) ? pathToFileURL(resolve(from, spec)).href : spec;
+  const file = spec.startsWith('.') || isAbsolute(spec) ? resolve(from, spec) : null;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(target)) as Record<string, unknown>;
+    mod = (await import(file ? pathToFileURL(file).href : spec)) as Record<string, unknown>;
   } catch (err) {
-    throw new UserError(`cannot load method plugin '${spec}': ${(err as Error).message.split('\n')[0]}; check the path or install the package`);
+    const { reason, fix } = describeLoadFailure(err, file);
+    throw new UserError(`cannot load method plugin '${spec}': ${reason}; ${fix}`);
   }
   const found = Object.values(mod).filter(isMethod);
   if (!found.length) throw new UserError(`plugin '${spec}' exports no method definition; export default defineMethod({...})`);

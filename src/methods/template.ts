@@ -4,10 +4,11 @@
  * that runs and passes and edits the loss from there.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { isEsmScope } from './module-scope.ts';
 
 /** The harness's root directory (where src/, test/ and methods/ live). */
 export const HARNESS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -163,6 +164,23 @@ describe('${name}: direction on a tiny target model', () => {
 `;
 }
 
+/** A word for a POSIX shell: as it is when that is safe, else in single quotes. */
+function shellWord(s: string): string {
+  return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that runs a generated test, from `cwd`. Under the harness's test/ folder `npm test` finds it;
+ * anywhere else jest must be told where to look (--roots) and what to match, since its config only covers
+ * test/**\/*.test.ts. npm --prefix runs the harness's script from another working directory.
+ */
+export function testCommand(testFile: string, cwd: string): string {
+  const npm = resolve(cwd) === HARNESS_ROOT ? 'npm test --' : `npm --prefix ${shellWord(HARNESS_ROOT)} test --`;
+  const testsDir = resolve(HARNESS_ROOT, 'test') + sep;
+  if (testFile.startsWith(testsDir) && testFile.endsWith('.test.ts')) return `${npm} ${shellWord(relative(HARNESS_ROOT, testFile).split(sep).join('/'))}`;
+  return `${npm} --roots ${shellWord(dirname(testFile))} --testMatch ${shellWord(`**/${basename(testFile)}`)}`;
+}
+
 export interface NewMethodOptions {
   name: string;
   /** Directory of the plugin file. */
@@ -174,14 +192,24 @@ export interface NewMethodOptions {
 }
 
 /**
- * Writes <dir>/<name>.ts and <testDir>/<name>.test.ts (each atomically); refuses to overwrite either and
- * checks everything before writing anything. Returns the two paths.
+ * The extension a TypeScript file in `dir` needs to load as an ES module: `.ts` where a package.json says
+ * "type": "module" (the harness's own methods/ and test/), else `.mts`, which is an ES module anywhere, so a
+ * plugin written outside the repository loads without a package.json of its own.
+ */
+export function esmExtension(dir: string): '.ts' | '.mts' {
+  return isEsmScope(dir) ? '.ts' : '.mts';
+}
+
+/**
+ * Writes <dir>/<name>.ts and <testDir>/<name>.test.ts (`.mts` and `.test.mts` outside an ES-module package;
+ * each atomically); refuses to overwrite either and checks everything before writing anything. Returns the
+ * two paths.
  */
 export function writeMethodTemplate(o: NewMethodOptions): { method: string; test: string } {
   checkMethodName(o.name);
   if (o.existing?.includes(o.name)) throw new UserError(`a method named '${o.name}' exists already; choose another name`);
-  const methodFile = resolve(o.dir, `${o.name}.ts`);
-  const testFile = resolve(o.testDir, `${o.name}.test.ts`);
+  const methodFile = resolve(o.dir, `${o.name}${esmExtension(o.dir)}`);
+  const testFile = resolve(o.testDir, `${o.name}.test${esmExtension(o.testDir)}`);
   for (const f of [methodFile, testFile]) {
     if (existsSync(f)) throw new UserError(`${f} exists already; choose another name or move that file away (new-method never overwrites)`);
   }

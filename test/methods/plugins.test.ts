@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MethodRegistry } from '../../src/methods/registry.ts';
@@ -23,11 +24,12 @@ function run(cmd: string[], cwd = ROOT) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const cli = (...args: string[]) => run([join(ROOT, 'bin', 'clearbench.js'), ...args]);
+const cliIn = (cwd: string, ...args: string[]) => run([join(ROOT, 'bin', 'clearbench.js'), ...args], cwd);
 
 /** The same, without blocking (so two slow children can share the cores). */
-function runAsync(cmd: string[]): Promise<{ code: number | null; out: string }> {
+function runAsync(cmd: string[], cwd = ROOT, file = process.execPath): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, cmd, { cwd: ROOT });
+    const child = spawn(file, cmd, { cwd });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -81,15 +83,26 @@ describe('discovery', () => {
     const syntax = plugin('bad/syntax.ts', 'export default {{;\n');
     const dup = plugin('bad/dup.ts', validPlugin('ga'));
     await expect(MethodRegistry.discover([noExport])).rejects.toThrow(`plugin '${noExport}' exports no method definition; export default defineMethod({...})`);
-    await expect(MethodRegistry.discover([syntax])).rejects.toThrow(new RegExp(`^cannot load method plugin '${syntax}': .+; check the path or install the package$`));
+    await expect(MethodRegistry.discover([syntax])).rejects.toThrow(new RegExp(`^cannot load method plugin '${syntax}': [^\n]+$`));
     await expect(MethodRegistry.discover([join(SCRATCH, 'absent.ts')])).rejects.toThrow(/^cannot load method plugin '.*absent\.ts': .+; check the path or install the package$/);
     await expect(MethodRegistry.discover(['clearbench-no-such-plugin'])).rejects.toThrow(/^cannot load method plugin 'clearbench-no-such-plugin': .+; check the path or install the package$/);
     await expect(MethodRegistry.discover([dup])).rejects.toThrow(`method 'ga' is defined twice (methods/ga.ts and ${dup}); rename one`);
     // Through the CLI (tsx, as a user runs it): exactly one line on stderr, exit code 1.
     const r = cli('methods', '--plugin', syntax);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^clearbench: cannot load method plugin '.*syntax\.ts': [^\n]+; check the path or install the package\n$/);
+    expect(r.stderr).toMatch(/^clearbench: cannot load method plugin '.*syntax\.ts': [^\n]+; fix the syntax error in the plugin\n$/);
     expect(r.stdout).toBe('');
+  });
+
+  test('a syntax error names the file, line and column (1-based) and the parser\'s message, for TypeScript and JavaScript', () => {
+    const source = 'const a = 1;\nexport default {\n  b: ) 2,\n};\n';
+    for (const [file, message] of [['syntax/deep.ts', 'Unexpected ")"'], ['syntax/deep.mjs', "Unexpected token ')'"]]) {
+      const path = plugin(file, source);
+      const r = cli('methods', '--plugin', path);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`clearbench: cannot load method plugin '${path}': syntax error at ${path}:3:6: ${message}; fix the syntax error in the plugin\n`);
+    }
   });
 });
 
@@ -147,7 +160,8 @@ describe('clearbench new-method', () => {
     expect(made.code).toBe(0);
     const methodFile = join(dir, `${name}.ts`);
     const testFile = join(testDir, `${name}.test.ts`);
-    expect(made.stdout).toContain(`plugins: [${methodFile.slice(ROOT.length + 1)}]`);
+    // Absolute: a config anywhere can list it (relative entries are read from the config's directory).
+    expect(made.stdout).toContain(`plugins: [${methodFile}]`);
     const source = readFileSync(methodFile, 'utf8');
     // Every part of the plugin API is explained in the template.
     for (const feature of ['hyperparameters', 'streams', 'reference', 'hiddenLayers', 'phases', 'trainable', 'loss:', 'metrics', 'rng()', 'constant(', 'finalize', 'labels', 'mask']) expect(source).toContain(feature);
@@ -178,4 +192,59 @@ describe('clearbench new-method', () => {
     expect(jest.out).toMatch(/Tests: +4 passed, 4 total/);
     expect(jest.code).toBe(0);
   }, 120_000);
+});
+
+describe('clearbench new-method outside the repository', () => {
+  // Someone else's CommonJS project: a package.json without "type": "module" (as good as none at all).
+  const project = mkdtempSync(join(tmpdir(), 'clearbench-plugin-'));
+  const pkg = `${JSON.stringify({ name: 'someone-elses-project', private: true })}\n`;
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  test('writes an ES-module plugin that loads by --plugin and a config\'s plugins:, and a test command that finds and runs its test', async () => {
+    writeFileSync(join(project, 'package.json'), pkg);
+    const name = `outside_${process.pid}`;
+    const made = cliIn(project, 'new-method', name, '--dir', 'plugins', '--test-dir', 'tests');
+    expect(made.stderr).toBe('');
+    expect(made.code).toBe(0);
+    // .mts is an ES module whatever the package says; the user's package.json is left alone.
+    const methodFile = join(project, 'plugins', `${name}.mts`);
+    const testFile = join(project, 'tests', `${name}.test.mts`);
+    expect(existsSync(methodFile) && existsSync(testFile)).toBe(true);
+    expect(readdirSync(project).sort()).toEqual(['package.json', 'plugins', 'tests']);
+    expect(readFileSync(join(project, 'package.json'), 'utf8')).toBe(pkg);
+    expect(made.stdout).toContain(`outside methods/, list it in a config: plugins: [${methodFile}]\n`);
+
+    const listed = cliIn(project, 'methods', '--plugin', `./plugins/${name}.mts`);
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`${name}  (./plugins/${name}.mts)\n`);
+
+    // A config that lists it, as the printed hint says (a dry run loads every plugin and plans the method).
+    writeFileSync(join(project, 'bench.yaml'), `plugins: [${methodFile}]\nmethods: [{ name: ${name} }]\ndata: { source: synthetic }\n`);
+    const planned = cliIn(project, 'run', 'bench.yaml', '--out', join(project, 'run'), '--dry-run');
+    expect(planned.stderr).toBe('');
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain(`unlearn ${name}-s0-forget10`);
+
+    // The printed command, run from the project directory as printed (only the fast tests, by name).
+    const command = /^edit the loss, then run: (.+)$/m.exec(made.stdout)![1];
+    expect(command).toContain('npm --prefix ');
+    const tested = await runAsync(['-c', `${command} --ci -t 'loss value and gradient'`], project, 'sh');
+    expect(tested.out).toMatch(new RegExp(`PASS .*tests/${name}\\.test\\.mts`));
+    expect(tested.out).toMatch(/Tests: +1 skipped, 3 passed, 4 total/);
+    expect(tested.code).toBe(0);
+  }, 120_000);
+
+  test('a hand-written .ts plugin that Node loads as CommonJS says how to make it an ES module', () => {
+    writeFileSync(join(project, 'package.json'), pkg);
+    const hand = join(project, 'hand', 'hand_made.ts');
+    mkdirSync(dirname(hand), { recursive: true });
+    writeFileSync(hand, validPlugin('hand_made'));
+    const r = cliIn(project, 'methods', '--plugin', hand);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `clearbench: cannot load method plugin '${hand}': it loads as CommonJS here (no package.json with "type": "module" above it), so it cannot import the harness's ES modules; ` +
+        `rename it to ${join(project, 'hand', 'hand_made.mts')} or put a package.json with {"type": "module"} in its directory\n`,
+    );
+  });
 });

@@ -1,8 +1,8 @@
 import { type Command } from 'commander';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { type AnyMethod, type HyperSpec, type Phase, streamsOf, validateHyperparameters } from '../../methods/api.ts';
 import { BUILTIN_DIR, MethodRegistry } from '../../methods/registry.ts';
-import { HARNESS_ROOT, writeMethodTemplate } from '../../methods/template.ts';
+import { testCommand, writeMethodTemplate } from '../../methods/template.ts';
 
 /** What `clearbench methods --json` prints per method. */
 export interface MethodListing {
@@ -106,9 +106,9 @@ export function registerMethods(program: Command): void {
       const rel = (f: string) => relative(process.cwd(), f) || f;
       process.stdout.write(
         `wrote ${rel(files.method)} and ${rel(files.test)}\n` +
-          // npm test covers test/ only; a test elsewhere needs its own --testMatch.
-          `edit the loss, then run: npm test -- ${files.test.startsWith(join(HARNESS_ROOT, 'test') + sep) ? rel(files.test) : `--testMatch '${files.test}' -- ${files.test}`}\n` +
-          (dirname(files.method) === BUILTIN_DIR ? '' : `outside methods/, list it in a config: plugins: [${rel(files.method)}]\n`),
+          `edit the loss, then run: ${testCommand(files.test, process.cwd())}\n` +
+          // Absolute: a relative entry in plugins: is read from the config's directory, which may be anywhere.
+          (dirname(files.method) === BUILTIN_DIR ? '' : `outside methods/, list it in a config: plugins: [${files.method}]\n`),
       );
     });
 }
