@@ -11,6 +11,7 @@ import { CompiledGraph, type Feeds } from './session.ts';
 import { type ParamStore, type ParamEntry } from './params.ts';
 import { type OptimizerConfig, type ScheduleConfig, clipCoefficient, lrMultiplier, stateSlots } from './optim.ts';
 import { type OptimKernels, optimKernels } from './kernels.ts';
+import { NonFiniteStepError, nonFinite } from './non-finite.ts';
 
 export interface LossBuild {
   loss: Tensor;
@@ -170,19 +171,31 @@ export class Trainer {
     this.micro++;
     const stepNo = this.step + 1;
     const lr = this.lrAt(stepNo);
-    if (this.micro < k) return { step: null, loss, gradNorm: null, lr, metrics };
+    if (this.micro < k) {
+      if (!Number.isFinite(loss)) this.discardWindow(new NonFiniteStepError(stepNo, nonFinite({ loss, ...metrics })));
+      return { step: null, loss, gradNorm: null, lr, metrics };
+    }
 
     const used = [...this.usedInWindow];
-    this.usedInWindow.clear();
-    this.micro = 0;
     let sq = 0;
     for (const s of used) sq += this.kernels.sumsq(this.ptr('grad', s), s.length);
     const gradNorm = Math.sqrt(sq) / k;
+    // Checked before the update: one NaN gradient would make every weight (and AdamW's moments) NaN.
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) this.discardWindow(new NonFiniteStepError(stepNo, nonFinite({ loss, ...metrics, grad_norm: gradNorm })));
+    this.usedInWindow.clear();
+    this.micro = 0;
     const clip = this.opts.maxGradNorm ? clipCoefficient(gradNorm, this.opts.maxGradNorm) : 1;
     this.applyUpdate(used, lr, stepNo, clip / k);
     this.lastTimings.optimizerMs = performance.now() - t1;
     this.step = stepNo;
     return { step: stepNo, loss, gradNorm, lr, metrics };
+  }
+
+  /** Drops the current step's gradients without updating anything, then throws `e` (the trainer stays usable). */
+  private discardWindow(e: NonFiniteStepError): never {
+    this.usedInWindow.clear();
+    this.micro = 0;
+    throw e;
   }
 
   private applyUpdate(used: Slot[], lr: number, step: number, scale: number): void {

@@ -17,6 +17,7 @@ import { loraDeltaExpr } from '../models/lora.ts';
 import { batchesPerEpoch, type ImageTensors } from '../train/loop.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
+import { stopOnNonFinite } from '../engine/non-finite.ts';
 import {
   type AnyMethod, type HyperOf, type HyperSchema, type LossContext, type LossResult, type MethodDefinition, type ModelInfo, type ModelOutputs,
   type StreamName, type StreamView, validateHyperparameters, streamsOf,
@@ -25,6 +26,8 @@ import { forgetBatches, stepSamples, type StreamSample } from './streams.ts';
 
 const REF = 'ref.';
 const START = 'start.';
+/** What to try when a step's loss is not finite: too large a step, or a loss term that diverges (log of 0). */
+const NON_FINITE_FIX = "lower the learning rate (unlearning.lr, or lr in the method's entry of the run config); if that does not help, check the method's loss for a log or division that can reach 0";
 
 export interface UnlearnOptions<S extends HyperSchema = HyperSchema> {
   method: MethodDefinition<S>;
@@ -136,7 +139,9 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
         }
         const key = `${phase.name}|${phase.streams.map((s) => `${s}:${shapeKey(encoded[s]!.shape)}`).join('|')}`;
         const build = (g: Graph) => buildLoss(g, { m: m as AnyMethod, h, phase: phase.name, store, cfg, info, encoded, hidden, seed: o.seed, l1, lora, trained });
-        const r = await trainer.run(key, build, feeds);
+        const r = await trainer.run(key, build, feeds).catch((e: unknown) => {
+          throw stopOnNonFinite(e, { what: `unlearning with '${m.name}'`, totalSteps, epoch, epochs: o.epochs, phase: phase.name, fix: NON_FINITE_FIX });
+        });
         finalLoss = r.loss;
         if (r.step === null) continue;
         const log: UnlearnStepLog = { step: r.step, epoch, phase: phase.name, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, metrics: r.metrics, total_steps: totalSteps };

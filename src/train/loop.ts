@@ -8,6 +8,7 @@ import { type Graph } from '../engine/graph.ts';
 import { bindParams, type ParamStore } from '../engine/params.ts';
 import { Trainer, type OptimizerOptions } from '../engine/step.ts';
 import { tokenCE } from '../engine/losses.ts';
+import { stopOnNonFinite } from '../engine/non-finite.ts';
 import { type Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { type VLMConfig, declareInputs, vlmForward } from '../models/vlm.ts';
 import { type EncodedSample, type VLMBatch, encodeSample, makeBatch, shapeKey } from '../models/batch.ts';
@@ -29,6 +30,8 @@ export interface TrainLoopOptions {
   onStep?: (s: StepLog) => void;
   /** Replay of an earlier stage's examples, sampled afresh each epoch (see epochExamples). */
   replay?: Replay;
+  /** Where the caller's user sets the learning rate, named when a step's loss is not finite (e.g. `--lr`). */
+  lrSetting?: string;
 }
 
 /**
@@ -136,7 +139,9 @@ export async function trainLoop(store: ParamStore, cfg: VLMConfig, tok: Tokenize
     for (const idx of batches) {
       const batch = makeBatch(cfg, idx.map((i) => encoded[i]), { padSide: 'right' });
       const ts = performance.now();
-      const r = await trainer.run(shapeKey(batch.shape), lmLossBuilder(store, cfg, batch), { ...batch.feeds, targets: batch.targets });
+      const r = await trainer.run(shapeKey(batch.shape), lmLossBuilder(store, cfg, batch), { ...batch.feeds, targets: batch.targets }).catch((e: unknown) => {
+        throw stopOnNonFinite(e, { what: 'training', totalSteps, epoch, epochs: opts.epochs, fix: lowerLr(opts.lrSetting) });
+      });
       const real = batch.lengths.reduce((a, b) => a + b, 0);
       tokens += real;
       sum += r.loss;
@@ -149,6 +154,11 @@ export async function trainLoop(store: ParamStore, cfg: VLMConfig, tok: Tokenize
     lastEpochLoss = sum / batches.length;
   }
   return { steps: trainer.step, finalLoss, lastEpochLoss, wallS: (performance.now() - t0) / 1000, tokens };
+}
+
+/** The advice for a non-finite loss: a smaller step is what keeps the weights finite. */
+function lowerLr(setting: string | undefined): string {
+  return `lower the learning rate${setting ? ` (${setting})` : ''}`;
 }
 
 /** Decode and resize every distinct image of the examples once (through the disk cache when given). */

@@ -89,6 +89,7 @@ export async function runRecipe(r: RecipeRun): Promise<TrainSummary> {
     seed,
     logFile,
     onStep: r.onStep,
+    lrSetting: `--lr, or model.recipes.${r.recipe}.lr in a run config`,
     optimizer: {
       optimizer: { type: 'adamw', lr: r.lr ?? d.lr, weightDecay: 0.01 },
       schedule: { type: 'cosine', warmupSteps: Math.min(30, Math.floor(totalSteps / 10)), totalSteps },
