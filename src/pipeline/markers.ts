@@ -12,9 +12,18 @@ import { MODELS_DIR, type Plan, type Stage } from './plan.ts';
 
 export const UNUSED_DIR = 'unused';
 
+/** A file the harness keeps in a stage's directory; in the dataset directory, whose layout scanner skips dot-files, a dot-file. */
+function harnessFile(s: Pick<Stage, 'kind' | 'dir'>, name: string): string {
+  return join(s.dir, s.kind === 'data' ? `.${name}` : name);
+}
+
 export function markerPath(s: Pick<Stage, 'kind' | 'dir'>): string {
-  // The dataset directory is read by a layout scanner that skips dot-files.
-  return join(s.dir, s.kind === 'data' ? '.done.json' : 'done.json');
+  return harnessFile(s, 'done.json');
+}
+
+/** Where the stage's job spec is written for its worker. */
+export function jobSpecPath(s: Pick<Stage, 'kind' | 'dir'>): string {
+  return harnessFile(s, 'job.json');
 }
 
 /** The file whose presence says the stage's output is complete. */

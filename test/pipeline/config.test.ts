@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/pipeline/config/load.ts';
 import { canonicalJson, stageKey } from '../../src/pipeline/keys.ts';
-import { formatPlan, prepareRun, resolvedYaml } from '../../src/pipeline/run.ts';
+import { formatPlan, prepareRun, resolvedYaml } from '../../src/pipeline/run-pipeline.ts';
 import { nameValue } from '../../src/pipeline/sweep.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tidyRunDir } from '../../src/pipeline/markers.ts';
 import { RUN_LOCK, RUN_MARKER, claimRunDir } from '../../src/pipeline/run-dir.ts';
-import { prepareRun, runPipeline } from '../../src/pipeline/run.ts';
+import { prepareRun, runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { plainDisplay } from '../../src/pipeline/console.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readEvalSummary, readModelMeta } from '../../src/report/contract.ts';
 import { plainDisplay } from '../../src/pipeline/console.ts';
-import { type RunResult, formatPlan, prepareRun, runPipeline } from '../../src/pipeline/run.ts';
+import { type RunResult, formatPlan, prepareRun, runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { RUN_LOCK, RUN_MARKER } from '../../src/pipeline/run-dir.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { type Command } from 'commander';
 import { positiveInt } from '../options.ts';
 import { UserError } from '../../util/errors.ts';
-import { failureMessage, runPipeline } from '../../pipeline/run.ts';
-import { JOB_COMMAND } from '../../pipeline/execute.ts';
-import { executeJob } from '../../pipeline/jobs/execute.ts';
-import { type JobProgress, type JobSpec } from '../../pipeline/jobs/spec.ts';
+import { failureMessage, runPipeline } from '../../pipeline/run-pipeline.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** `clearbench run CONFIG`: the whole benchmark from a YAML config; plus the hidden worker command it spawns. */
+/** `clearbench run CONFIG`: the whole benchmark from a YAML config (its jobs run in pipeline workers, src/pipeline/worker.ts). */
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -24,28 +20,5 @@ export function registerRun(program: Command): void {
       if (r.interrupted) throw new UserError(`stopped; run the same command again to resume (finished stages in ${r.runDir} are reused)`, 130);
       const failed = r.outcome ? failureMessage(r.outcome) : null;
       if (failed) throw new UserError(failed);
-    });
-
-  program
-    .command(`${JOB_COMMAND} <spec>`, { hidden: true })
-    .description('internal: run one pipeline job from its JSON spec (the pipeline spawns this)')
-    .action(async (specFile: string) => {
-      const spec = JSON.parse(readFileSync(specFile, 'utf8')) as JobSpec;
-      // A worker whose pipeline died stops too, rather than writing into a directory a restarted run reuses.
-      const orphaned = () => process.exit(1);
-      process.once('disconnect', orphaned);
-      let last = 0;
-      const progress = (value: number, total: number, info: string) => {
-        const now = performance.now();
-        if (!process.send || (now - last < 200 && value < total)) return;
-        last = now;
-        process.send({ type: 'progress', value, total, info } satisfies JobProgress);
-      };
-      try {
-        await executeJob(spec, progress);
-      } finally {
-        process.off('disconnect', orphaned);
-        if (process.connected) process.disconnect(); // the IPC channel would keep the worker alive
-      }
     });
 }

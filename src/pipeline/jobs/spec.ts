@@ -1,81 +1,47 @@
 /**
- * What one worker process runs: a JSON job spec the pipeline writes next to the job's log. Paths are
+ * What one worker runs: a JSON job spec the pipeline writes into the stage's directory. Each kind's
+ * parameters are the ones its implementation takes (the recipe run's, the unlearning run's, the data and
+ * evaluation jobs' own), plus what the pipeline adds (the model's meta.json, the method by name). Paths are
  * absolute; the ORT thread budget comes from the worker's CLEARBENCH_THREADS, not from the spec.
  */
 import { type ModelMeta } from '../../report/contract.ts';
-import { type ForgetSplit, type Modality, type RecipeName } from '../../train/recipes.ts';
-import { type PresetName } from '../../models/vlm.ts';
-import { type LoraConfig } from '../../models/lora.ts';
-import { type OptimizerConfig } from '../../engine/optim.ts';
+import { type UnlearningJob } from '../../methods/run.ts';
+import { type RecipeRun } from '../../train/run.ts';
+import { type DataParams } from './data-job.ts';
+import { type EvalParams } from './eval-job.ts';
 
 /** meta.json without the wall time, which the worker measures. */
 export type MetaDraft = Omit<ModelMeta, 'wall_s'>;
 
-export interface TrainJob {
-  kind: 'train';
-  recipe: RecipeName;
-  dataDir: string;
-  modelDir: string;
-  from: string | null;
-  preset: PresetName;
-  vocabSize: number;
-  split: ForgetSplit | null;
-  modality: Modality;
-  epochs: number;
-  lr: number;
-  batchSize: number;
-  /** Fraction of the pretraining examples replayed each epoch (target, gold). */
-  replay: number;
-  seed: number;
-  meta: MetaDraft;
+/** Every key of T spelled out (a value may still be undefined): a plan leaves nothing to a default by omission. */
+type Complete<T> = { [K in keyof Required<T>]: T[K] };
+
+/** What is not data in a job spec: callbacks and the thread budget, which the worker supplies. */
+type Runtime = 'onStep' | 'threads';
+
+export type JobSpec =
+  | ({ kind: 'data' } & DataParams)
+  | ({ kind: 'train'; meta: MetaDraft } & Complete<Omit<RecipeRun, Runtime>>)
+  | ({
+      kind: 'unlearn';
+      /** The method by name, found among the built-ins and `plugins`. */
+      method: string;
+      /** Plugin specs as the config lists them (absolute paths or package names). */
+      plugins: string[];
+      meta: MetaDraft;
+    } & Complete<Omit<UnlearningJob, Runtime | 'method'>>)
+  | ({ kind: 'eval' } & EvalParams);
+
+export type JobKind = JobSpec['kind'];
+export type JobOf<K extends JobKind> = Extract<JobSpec, { kind: K }>;
+
+/** What a running job tells the pipeline: progress for the console's bar, notes for its log lines. */
+export interface JobReporter {
+  progress(value: number, total: number, info: string): void;
+  note(message: string): void;
 }
 
-export interface UnlearnJob {
-  kind: 'unlearn';
-  method: string;
-  /** Plugin specs as the config lists them (absolute paths or package names). */
-  plugins: string[];
-  hyperparameters: Record<string, unknown>;
-  from: string;
-  dataDir: string;
-  modelDir: string;
-  split: ForgetSplit;
-  modality: Modality;
-  epochs: number;
-  batchSize: number;
-  optimizer: OptimizerConfig;
-  maxGradNorm: number | null;
-  lora: LoraConfig | null;
-  l1Lambda: number;
-  frozen: string[];
-  seed: number;
-  meta: MetaDraft;
-}
-
-export interface EvalJob {
-  kind: 'eval';
-  modelDir: string;
-  modelName: string;
-  dataDir: string;
-  benchmark: string;
-  split: ForgetSplit;
-  /** Gold's evaluation directory, or 'self' for the gold model itself (forget quality against its own evaluation). */
-  gold: string | 'self';
-  outDir: string;
-  dsSize: number;
-  maxNewTokens: number | null;
-  seed: number;
-  relearn: number;
-  truthRatio: 'tofu' | 'clear-code';
-  batchSize: number;
-}
-
-export type JobSpec = TrainJob | UnlearnJob | EvalJob;
-
-/** Progress a worker reports to the pipeline over IPC. */
-export interface JobProgress {
-  type: 'progress';
-  value: number;
-  total: number;
-  info: string;
-}
+/** A worker's messages to the pipeline over IPC (the JobReporter calls, serialised). */
+export type WorkerMessage =
+  | { type: 'progress'; value: number; total: number; info: string }
+  | { type: 'note'; message: string };

@@ -1,18 +1,25 @@
 /**
- * The data stage, run in the pipeline's own process: the synthetic generator writes the dataset into
- * `<run>/data`; a hub source downloads CLEAR (and TOFU) into the download cache and `<run>/data` links to
- * the snapshot, with the TOFU snapshot as `<run>/data/tofu` where the trainer and evaluator look for it.
+ * The data job, the plan's first stage: the synthetic generator writes the dataset into `<run>/data`; a
+ * hub source downloads CLEAR (and TOFU) into the download cache and `<run>/data` links to the snapshot,
+ * with the TOFU snapshot as `<run>/data/tofu` where the trainer and evaluator look for it.
  */
 import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { openClear } from '../data/dataset.ts';
-import { generateSynthetic } from '../data/synth/generate.ts';
-import { downloadRepo } from '../data/hub/download.ts';
-import { resolveCacheDir } from '../data/cache-dir.ts';
-import { UserError } from '../util/errors.ts';
-import { type DataSpec } from './plan.ts';
+import { openClear } from '../../data/dataset.ts';
+import { generateSynthetic } from '../../data/synth/generate.ts';
+import { downloadRepo } from '../../data/hub/download.ts';
+import { resolveCacheDir } from '../../data/cache-dir.ts';
+import { UserError } from '../../util/errors.ts';
+import { type PipelineConfig } from '../config/schema.ts';
 
-export async function runDataStage(spec: DataSpec, say: (message: string) => void): Promise<void> {
+export interface DataParams {
+  /** The run's dataset directory (`<run>/data`). */
+  dataDir: string;
+  /** The config's data section. */
+  source: PipelineConfig['data'];
+}
+
+export async function runDataJob(spec: DataParams, say: (message: string) => void): Promise<void> {
   const d = spec.source;
   if (d.source === 'synthetic') {
     const s = d.synthetic;

@@ -1,26 +1,17 @@
 /**
- * Runs a plan: stages whose marker holds their key are reused; the rest run as soon as their inputs are
- * done, at most `jobs` at a time (p-queue), each training or evaluation job in its own worker process
- * (`clearbench _job SPEC`) with `threads` ORT threads and its output in its log. A failed job is reported
- * with its log and stops only the stages that need its output.
+ * Runs a plan: stages whose marker holds their key are reused; the rest are handed to an executor as soon
+ * as their inputs are done, at most `jobs` at a time (p-queue), the critical path first, each with its job
+ * spec written into its directory and `threads` ORT threads. A failed job is reported with its log and stops
+ * only the stages that need its output. The scheduler knows executors only through executor.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { type RunDisplay } from './console.ts';
-import { runDataStage } from './data-stage.ts';
-import { type JobProgress } from './jobs/spec.ts';
-import { clearOutput, isDone, markDone } from './markers.ts';
-import { type DataSpec, type Plan, type Stage } from './plan.ts';
+import { type Executor, type JobHandle } from './executor.ts';
+import { clearOutput, isDone, jobSpecPath, markDone } from './markers.ts';
+import { type Plan, type Stage } from './plan.ts';
 
-export const CLI_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/clearbench.js');
-/** The hidden subcommand a worker process runs. */
-export const JOB_COMMAND = '_job';
-
-export interface ExecuteOptions {
+export interface SchedulerOptions {
   jobs: number;
   threads: number;
   display: RunDisplay;
@@ -35,21 +26,15 @@ export interface Outcome {
   skipped: string[];
 }
 
-/** The last non-empty line of a log (where the CLI prints a job's error), shortened. */
-function lastLine(file: string): string {
-  if (!existsSync(file)) return '';
-  const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-  const line = lines.at(-1) ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
-}
-
-export class Executor {
-  private readonly children = new Set<ChildProcess>();
+export class Scheduler {
+  /** Jobs submitted and not yet ended (what abort cancels). */
+  private readonly active = new Set<JobHandle>();
   private aborted = false;
 
   constructor(
     private readonly plan: Plan,
-    private readonly opts: ExecuteOptions,
+    private readonly executor: Executor,
+    private readonly opts: SchedulerOptions,
   ) {}
 
   /** Stages that would run now (their marker is missing or holds another key). */
@@ -107,10 +92,10 @@ export class Executor {
     return out;
   }
 
-  /** Stops running workers (on SIGINT/SIGTERM); their stages stay unmarked and run again next time. */
+  /** Stops the running jobs (on SIGINT/SIGTERM); their stages stay unmarked and run again next time. */
   abort(): void {
     this.aborted = true;
-    for (const c of this.children) c.kill('SIGTERM');
+    for (const h of this.active) void this.executor.cancel(h);
   }
 
   private async runStage(s: Stage, out: Outcome): Promise<boolean> {
@@ -120,8 +105,7 @@ export class Executor {
     let seconds = 0;
     try {
       clearOutput(s);
-      if (s.spec.kind === 'data') error = await this.runInProcess(s);
-      else error = await this.runWorker(s);
+      error = await this.runJob(s);
       seconds = (performance.now() - t0) / 1000;
       if (error === null) markDone(s, seconds);
     } catch (err) {
@@ -137,54 +121,21 @@ export class Executor {
     return true;
   }
 
-  /** The data stage runs in this process; its messages (and error) go to the console and to its log. */
-  private async runInProcess(s: Stage): Promise<string | null> {
-    const lines: string[] = [];
-    const say = (m: string) => {
-      lines.push(m);
-      this.opts.display.note(m);
-    };
-    let error: string | null = null;
-    try {
-      await runDataStage(s.spec as DataSpec, say);
-    } catch (err) {
-      error = (err as Error).message;
-      lines.push(`error: ${error}`);
-    }
-    writeFileAtomic(s.log, lines.map((l) => `${l}\n`).join(''));
-    return error === null ? null : `${error}; log: ${s.log}`;
-  }
-
-  /** Runs the stage's job in a worker process; resolves to null on success or to the failure's one-line description. */
-  private runWorker(s: Stage): Promise<string | null> {
-    const specFile = join(s.dir, 'job.json');
+  /** Hands the stage's job to the executor; resolves to null on success or to the failure's one-line description. */
+  private async runJob(s: Stage): Promise<string | null> {
+    const specFile = jobSpecPath(s);
     writeFileAtomic(specFile, `${JSON.stringify(s.spec, null, 2)}\n`);
-    const log = openSync(s.log, 'w');
-    let child: ChildProcess;
+    const handle = await this.executor.submit({
+      stage: s.id, specFile, log: s.log, threads: this.opts.threads,
+      onMessage: (m) => (m.type === 'progress' ? this.opts.display.progress(s, m.value, m.total, m.info) : this.opts.display.note(m.message)),
+    });
+    this.active.add(handle);
     try {
-      child = spawn(process.execPath, [CLI_BIN, JOB_COMMAND, specFile], {
-        stdio: ['ignore', log, log, 'ipc'],
-        env: { ...process.env, CLEARBENCH_THREADS: String(this.opts.threads) },
-      });
+      if (this.aborted) await this.executor.cancel(handle); // stopped while it was being submitted
+      const end = await this.executor.ended(handle);
+      return end.status === 'succeeded' ? null : end.message;
     } finally {
-      closeSync(log);
+      this.active.delete(handle);
     }
-    this.children.add(child);
-    child.on('message', (m: JobProgress) => {
-      if (m?.type === 'progress') this.opts.display.progress(s, m.value, m.total, m.info);
-    });
-    return new Promise((resolvePromise) => {
-      child.on('error', (err) => {
-        this.children.delete(child);
-        resolvePromise(`could not start the worker (${err.message}); log: ${s.log}`);
-      });
-      child.on('exit', (code, signal) => {
-        this.children.delete(child);
-        if (code === 0) return resolvePromise(null);
-        const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-        const last = lastLine(s.log);
-        resolvePromise(`${why}${last ? ` (${last})` : ''}; log: ${s.log}`);
-      });
-    });
   }
 }

@@ -12,9 +12,9 @@ import { parse, stringify } from 'yaml';
 import { generateSynthetic } from '../../src/data/synth/generate.ts';
 import { openClear, openTofu } from '../../src/data/dataset.ts';
 import { type HubServer, startHubServer } from '../../src/data/hub/server.ts';
-import { runDataStage } from '../../src/pipeline/data-stage.ts';
+import { type DataParams, runDataJob } from '../../src/pipeline/jobs/data-job.ts';
 import { clearOutput } from '../../src/pipeline/markers.ts';
-import { type DataSpec, type Stage } from '../../src/pipeline/plan.ts';
+import { type Stage } from '../../src/pipeline/plan.ts';
 
 let dir: string;
 let source: string;
@@ -34,8 +34,7 @@ afterAll(async () => {
 
 describe('data stage from the hub', () => {
   test('downloads CLEAR and TOFU and lays them out as one dataset directory', async () => {
-    const spec: DataSpec = {
-      kind: 'data',
+    const spec: DataParams = {
       dataDir: join(dir, 'run', 'data'),
       source: {
         source: 'hub',
@@ -49,7 +48,7 @@ describe('data stage from the hub', () => {
     const after: number[] = [];
     for (let attempt = 0; attempt < 2; attempt++) {
       clearOutput(stage); // as the executor does before every (re)run
-      await runDataStage(spec, (m) => notes.push(m));
+      await runDataJob(spec, (m) => notes.push(m));
       const [got, want] = [await openClear(spec.dataDir), await openClear(source)];
       expect(got.configs()).toEqual(want.configs());
       for (const c of ['forget10_perturbed', 'pretrain', 'real_faces']) expect(await got.loadConfig(c)).toEqual(await want.loadConfig(c));
@@ -76,8 +75,7 @@ describe('data stage from the hub', () => {
     writeFileSync(join(noPretrain, 'README.md'), `---\n${stringify(card)}---${body}`);
     const hub = await startHubServer({ repos: { 'owner/real-like': noPretrain } });
     try {
-      const spec: DataSpec = {
-        kind: 'data',
+      const spec: DataParams = {
         dataDir: join(dir, 'run2', 'data'),
         source: {
           source: 'hub',
@@ -85,7 +83,7 @@ describe('data stage from the hub', () => {
           hub: { repo: 'owner/real-like', revision: 'main', tofu_repo: null, tofu_revision: 'main', cache_dir: join(dir, 'cache2'), hub_url: hub.url },
         },
       };
-      await expect(runDataStage(spec, () => {})).rejects.toThrow(
+      await expect(runDataJob(spec, () => {})).rejects.toThrow(
         "owner/real-like@main has no 'pretrain' config, which the base recipe trains on; runs on hub data need a dataset with that config " +
           '(clearbench synth writes one; serve it with clearbench serve-hub)',
       );

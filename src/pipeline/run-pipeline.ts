@@ -14,11 +14,13 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
 import { type PipelineConfig } from './config/schema.ts';
 import { type RunDisplay, runDisplay } from './console.ts';
-import { Executor, type Outcome } from './execute.ts';
+import { type Executor } from './executor.ts';
+import { LocalExecutor } from './local-executor.ts';
 import { sourceHash } from './keys.ts';
 import { checkStageDirs, isDone, tidyRunDir } from './markers.ts';
 import { type Plan, type Stage, buildPlan } from './plan.ts';
 import { RESOLVED_CONFIG, RESOLVED_HEADER, claimRunDir, runDirState } from './run-dir.ts';
+import { type Outcome, Scheduler } from './scheduler.ts';
 import { expandMethods } from './sweep.ts';
 import { describeHolder } from '../util/pid-lock.ts';
 
@@ -37,6 +39,8 @@ export interface RunOptions {
   print?: (text: string) => void;
   /** Stop workers on SIGINT/SIGTERM (the CLI sets this). */
   handleSignals?: boolean;
+  /** Where the stages' jobs run (default: worker processes on this machine). */
+  executor?: Executor;
 }
 
 export interface RunResult {
@@ -134,11 +138,11 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     return { runDir: plan.runDir, config: loaded.config, plan };
   }
   const claimed = claimRunDir(plan.runDir, loaded.config.name);
-  let executor: Executor | undefined;
+  let scheduler: Scheduler | undefined;
   let interrupted = false;
   const stop = () => {
     interrupted = true;
-    executor?.abort();
+    scheduler?.abort();
   };
   // From here on a signal stops the run through the finally below, which releases the lock.
   if (o.handleSignals) {
@@ -153,13 +157,13 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     const moved = tidyRunDir(plan);
     if (moved.length) display.note(`moved ${moved.length} result folder(s) this config no longer has to ${join(plan.runDir, 'unused')}`);
 
-    executor = new Executor(plan, { jobs: prepared.jobs, threads: prepared.threads, display });
-    if (interrupted) executor.abort();
-    const pending = executor.pending();
+    scheduler = new Scheduler(plan, o.executor ?? new LocalExecutor(), { jobs: prepared.jobs, threads: prepared.threads, display });
+    if (interrupted) scheduler.abort();
+    const pending = scheduler.pending();
     display.note(`run ${loaded.config.name} → ${plan.runDir}: ${plan.stages.length - pending.length} of ${plan.stages.length} stages reused, ${pending.length} to run`);
     let outcome: Outcome;
     try {
-      outcome = await executor.run();
+      outcome = await scheduler.run();
     } finally {
       display.end();
     }
