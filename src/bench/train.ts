@@ -8,7 +8,7 @@ import { Graph } from '../engine/graph.ts';
 import { ParamStore, bindParams } from '../engine/params.ts';
 import { Trainer } from '../engine/step.ts';
 import { tokenCE } from '../engine/losses.ts';
-import { type CausalLMConfig, causalLMForward, initCausalLM } from '../models/causal_lm.ts';
+import { type CausalLMConfig, causalLMForward, initCausalLM } from '../models/causal-lm.ts';
 import { Rng } from '../util/rng.ts';
 import { summarizeProfile } from '../engine/profile.ts';
 import { type PresetName, type VLMConfig, imageTokenCount, initVLM, preset } from '../models/vlm.ts';

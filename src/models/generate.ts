@@ -17,7 +17,7 @@ import { type ParamStore, bindParams } from '../engine/params.ts';
 import { CompiledGraph, type Feeds } from '../engine/session.ts';
 import { UserError } from '../util/errors.ts';
 import { type EncodedSample, type Sample, type VLMBatch, bucketLength, encodeSample, makeBatch } from './batch.ts';
-import { causalLMStep, lmHead } from './causal_lm.ts';
+import { causalLMStep, lmHead } from './causal-lm.ts';
 import { type VLMConfig, declareInputs, vlmForward } from './vlm.ts';
 import { SPECIAL_IDS } from './tokenizer/special-tokens.ts';
 import { type Tokenizer } from './tokenizer/tokenizer.ts';

@@ -1,13 +1,13 @@
 /**
  * The vision–language model: a ViT image encoder (patchify → linear patch embedding → learned positions →
  * pre-norm blocks → norm), an MLP projector into the language model's width, and the causal decoder of
- * causal_lm.ts. Image embeddings take the places of the `<|image|>` placeholder slots in the token sequence
+ * causal-lm.ts. Image embeddings take the places of the `<|image|>` placeholder slots in the token sequence
  * (chat.ts's expandImagePlaceholder), so the decoder sees [<|user|>, image tokens, text tokens …].
  */
 import { type Graph, type Tensor, patchify } from '../engine/graph.ts';
 import { type ParamStore } from '../engine/params.ts';
 import { Rng } from '../util/rng.ts';
-import { type CausalLMConfig, causalLMForward, initCausalLM } from './causal_lm.ts';
+import { type CausalLMConfig, causalLMForward, initCausalLM } from './causal-lm.ts';
 import { type Norm, type ParamLookup, applyNorm, block, initBlock, initLinear, initNorm, linear, mlp, normalInit } from './transformer.ts';
 
 export interface VisionConfig {

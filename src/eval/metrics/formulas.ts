@@ -5,7 +5,7 @@
  * L̄(a) = NLL(a)/n(a) its mean per token, P̄(a) = exp(−L̄(a)).
  */
 import { UserError } from '../../util/errors.ts';
-import { jensenShannonDistance } from './jensen_shannon.ts';
+import { jensenShannonDistance } from './jensen-shannon.ts';
 import { ks2samp } from './ks.ts';
 
 /** Mean losses of one eval sample: ground truth, paraphrase, and every perturbed answer. */

@@ -1,9 +1,9 @@
 /** The evaluation metrics of SPEC §5: pure functions over per-token and per-sample numbers. */
 export { rougeL, rougeLRecall, rougeTokenize, lcsLength, type RougeScore } from './rouge.ts';
-export { porterStem } from './porter_stemmer.ts';
+export { porterStem } from './porter-stemmer.ts';
 export { ks2samp, MAX_AUTO_N, type KsResult } from './ks.ts';
 export { kstwoSf, smirnovSf } from './kolmogorov.ts';
-export { jensenShannonDistance } from './jensen_shannon.ts';
+export { jensenShannonDistance } from './jensen-shannon.ts';
 export {
   meanLoss,
   probFromLoss,
@@ -31,6 +31,6 @@ export {
   miaAuc,
   privleak,
 } from './mia.ts';
-export { rocAuc } from './roc_auc.ts';
+export { rocAuc } from './roc-auc.ts';
 export { extractionStrength, exactMemorization } from './extraction.ts';
 export { meanInterval, studentTQuantileTwoSided, type MeanInterval } from './stats.ts';

@@ -11,7 +11,7 @@
 import { deflateSync } from 'node:zlib';
 import { UserError } from '../../util/errors.ts';
 import { meanLoss } from './formulas.ts';
-import { rocAuc } from './roc_auc.ts';
+import { rocAuc } from './roc-auc.ts';
 
 /** Fraction of lowest-scoring tokens Min-K% and Min-K%++ average over (SPEC §5: k = 0.4). */
 export const DEFAULT_MIN_K = 0.4;

@@ -3,7 +3,7 @@
  * `RougeScorer(["rougeL"], use_stemmer=True).score(target, prediction)["rougeL"]`
  * (rouge/tokenize.py, rouge/rouge_scorer.py `_score_lcs`, rouge/scoring.py `fmeasure`).
  */
-import { porterStem } from './porter_stemmer.ts';
+import { porterStem } from './porter-stemmer.ts';
 
 export interface RougeScore {
   precision: number;

@@ -9,7 +9,7 @@ import {
   zlibLength,
   zlibScore,
 } from '../../../src/eval/metrics/mia.ts';
-import { rocAuc } from '../../../src/eval/metrics/roc_auc.ts';
+import { rocAuc } from '../../../src/eval/metrics/roc-auc.ts';
 
 const close = (actual: number, expected: number, tol = 1e-15) =>
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(expected)));

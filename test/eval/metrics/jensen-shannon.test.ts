@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { jensenShannonDistance } from '../../../src/eval/metrics/jensen_shannon.ts';
+import { jensenShannonDistance } from '../../../src/eval/metrics/jensen-shannon.ts';
 
 // Reference values: Debian 12 python3-scipy 1.10.1-2,
 //   /usr/bin/python3 -c "from scipy.spatial.distance import jensenshannon as js; print(repr(js(P, Q[, base])))"

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { porterStem } from '../../../src/eval/metrics/porter_stemmer.ts';
+import { porterStem } from '../../../src/eval/metrics/porter-stemmer.ts';
 
 // fixtures/porter_nltk.tsv: NLTK 3.8 PorterStemmer() outputs (Debian 12 python3-nltk 3.8-1) for every
 // 120th lowercase word of Debian's wamerican 2020.12.07-2 list plus targeted rule/irregular cases;

@@ -6,7 +6,7 @@ import { expect, test } from '@jest/globals';
 import { type Graph } from '../../src/engine/graph.ts';
 import { ParamStore, bindParams } from '../../src/engine/params.ts';
 import { Trainer } from '../../src/engine/step.ts';
-import { type CausalLMConfig, causalLMForward, initCausalLM } from '../../src/models/causal_lm.ts';
+import { type CausalLMConfig, causalLMForward, initCausalLM } from '../../src/models/causal-lm.ts';
 
 test('a 2-layer causal LM learns to continue an arithmetic sequence (loss < 0.05)', async () => {
   // Task: each row counts upward by a row-specific stride mod V; predicting token t+1 needs the
