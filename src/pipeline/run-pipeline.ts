@@ -5,10 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { getBenchmark } from '../../benchmarks/index.ts';
 import { MethodRegistry } from '../methods/registry.ts';
+import { EXPECTED_RESULTS_FILE } from '../report/contract.ts';
 import { type ReportPaths, writeReports } from '../report/write-reports.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
@@ -122,6 +123,12 @@ export function resolvedYaml(loaded: LoadedConfig, sets: readonly string[]): str
   return `${from}\n${toYaml(loaded.config, { lineWidth: 0 })}`;
 }
 
+/** The evaluations this plan writes, so a report on a half-finished run can say what is missing. */
+function expectedResults(plan: Plan): string {
+  const evaluations = plan.stages.filter((s) => s.kind === 'eval').map((s) => s.rel.split(sep).join('/'));
+  return `${JSON.stringify({ evaluations }, null, 2)}\n`;
+}
+
 function hasEvaluations(plan: Plan): boolean {
   return plan.stages.some((s) => s.kind === 'eval' && isDone(s));
 }
@@ -154,6 +161,7 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     const display = o.display ?? runDisplay();
     if (claimed.tookOverFrom) display.note(`took over the lock of a run that ended without releasing it (${describeHolder(claimed.tookOverFrom)})`);
     writeFileAtomic(join(plan.runDir, RESOLVED_CONFIG), resolvedYaml(loaded, o.sets ?? []));
+    writeFileAtomic(join(plan.runDir, EXPECTED_RESULTS_FILE), expectedResults(plan));
     const moved = tidyRunDir(plan);
     if (moved.length) display.note(`moved ${moved.length} result folder(s) this config no longer has to ${join(plan.runDir, 'unused')}`);
 

@@ -7,7 +7,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import {
+  EXPECTED_RESULTS_FILE,
   readEvalSummary,
+  readExpectedResults,
   readModelMeta,
   readTrainLog,
   type EvalSummary,
@@ -38,6 +40,16 @@ export interface CollectedResults {
   curves: TrainCurve[];
   /** Model directories left out because they hold no evaluation yet (run-relative). */
   unevaluated: { runDir: string; modelDir: string }[];
+  /** Runs whose plan (expected-results.json) names evaluations that have no summary yet. */
+  incomplete: IncompleteRun[];
+}
+
+export interface IncompleteRun {
+  runDir: string;
+  /** How many evaluations the run's plan writes. */
+  expected: number;
+  /** The planned evaluation directories (run-relative) that hold no summary.json. */
+  missing: string[];
 }
 
 function isDir(p: string): boolean {
@@ -54,7 +66,7 @@ function sortedSubdirs(dir: string): string[] {
 export function collectRuns(runDirArgs: readonly string[]): CollectedResults {
   if (runDirArgs.length === 0) throw new UserError('no run directory given; pass at least one RUN_DIR');
   const runDirs = [...new Set(runDirArgs.map((d) => resolve(d)))];
-  const out: CollectedResults = { runDirs, evals: [], curves: [], unevaluated: [] };
+  const out: CollectedResults = { runDirs, evals: [], curves: [], unevaluated: [], incomplete: [] };
 
   for (const runDir of runDirs) {
     if (!isDir(runDir)) throw new UserError(`${runDir}: run directory not found; check the path`);
@@ -85,6 +97,13 @@ export function collectRuns(runDirArgs: readonly string[]): CollectedResults {
         });
       }
       if (existsSync(logFile)) out.curves.push({ runDir, meta, entries: readTrainLog(logFile) });
+    }
+    const found = new Set(out.evals.slice(before).map((e) => e.evalDir));
+    const expectedFile = join(runDir, EXPECTED_RESULTS_FILE);
+    if (existsSync(expectedFile)) {
+      const planned = readExpectedResults(expectedFile).evaluations;
+      const missing = planned.filter((e) => !found.has(e));
+      if (missing.length) out.incomplete.push({ runDir, expected: planned.length, missing });
     }
     if (out.evals.length === before) {
       throw new UserError(

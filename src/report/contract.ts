@@ -246,3 +246,23 @@ export function readTrainLog(file: string): TrainLogEntry[] {
   });
   return entries;
 }
+
+/**
+ * <run>/expected-results.json: the evaluations a run's plan will write, recorded when
+ * the run starts, so a report on a half-finished run can say what is missing.
+ * Evaluation directories are run-relative with forward slashes.
+ */
+export const EXPECTED_RESULTS_FILE = 'expected-results.json';
+
+export interface ExpectedResults {
+  evaluations: string[];
+}
+
+export function readExpectedResults(file: string): ExpectedResults {
+  const o = readJsonObject(file);
+  const ev = o.evaluations;
+  if (!Array.isArray(ev) || !ev.every((e) => typeof e === 'string' && e !== '' && !e.split('/').includes('..'))) {
+    throw new UserError(`${file}: "evaluations" must be a list of run-relative directories; delete the file and run the pipeline again to rewrite it`);
+  }
+  return { evaluations: ev as string[] };
+}

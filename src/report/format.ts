@@ -48,3 +48,19 @@ export function relativePath(base: string, target: string): string {
 export function sectionTitle(benchmark: string, forgetSplit: string): string {
   return `${benchmark} · ${forgetSplit}`;
 }
+
+/** How many listed paths a note names before it says "and N more". */
+const LISTED_MISSING = 8;
+
+/**
+ * What an incomplete run lacks, as one sentence (the CLI's note, the Markdown and HTML
+ * footnotes), so a partial table is never taken for a complete one.
+ */
+export function incompleteNote(run: { expected: number; missing: readonly string[] }): string {
+  const shown = run.missing.slice(0, LISTED_MISSING).join(', ');
+  const more = run.missing.length > LISTED_MISSING ? ` and ${run.missing.length - LISTED_MISSING} more` : '';
+  return (
+    `${run.missing.length} of ${run.expected} planned evaluations have no results yet and are not in the tables ` +
+    `(${shown}${more}); run the same config again to finish the run`
+  );
+}

@@ -3,7 +3,7 @@
  * (section) per benchmark and forget split, rows sorted and best values marked.
  * Every renderer takes this one structure.
  */
-import { collectRuns, type TrainCurve } from './collect.ts';
+import { collectRuns, type IncompleteRun, type TrainCurve } from './collect.ts';
 import { markBest } from './best.ts';
 import { groupSeeds, type LeaderboardRow } from './group.ts';
 import { DEFAULT_SORT, sortRows } from './sort.ts';
@@ -22,6 +22,8 @@ export interface Leaderboard {
   sortKey: string;
   /** Model directories that hold no evaluation yet (left out of the tables). */
   unevaluated: { runDir: string; modelDir: string }[];
+  /** Runs whose plan names evaluations that have no results yet. */
+  incomplete: IncompleteRun[];
 }
 
 export interface LeaderboardOptions {
@@ -44,5 +46,5 @@ export function buildLeaderboard(runDirs: readonly string[], options: Leaderboar
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, s]) => ({ ...s, rows: markBest(sortRows(s.rows, sortKey)) }));
 
-  return { runDirs: collected.runDirs, sections, curves: collected.curves, sortKey, unevaluated: collected.unevaluated };
+  return { runDirs: collected.runDirs, sections, curves: collected.curves, sortKey, unevaluated: collected.unevaluated, incomplete: collected.incomplete };
 }

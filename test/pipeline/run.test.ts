@@ -101,6 +101,11 @@ describe('clearbench run', () => {
     expect([gold.forget_quality_ks, gold.forget_quality_js]).toEqual([1, 1]);
     expect(readEvalSummary(summaryOf(runA, 'target')).forget_quality_js).not.toBeNull();
     expect(readFileSync(join(runA, 'resolved-config.yaml'), 'utf8')).toContain('relearn_steps: 0');
+    // What the plan evaluates, so that a report on a half-finished run can name what is missing.
+    expect(JSON.parse(readFileSync(join(runA, 'expected-results.json'), 'utf8'))).toEqual({
+      evaluations: expect.arrayContaining(MODELS.map((m) => `models/${m}/eval/clear-forget10`)),
+    });
+    expect(JSON.parse(readFileSync(join(runA, 'expected-results.json'), 'utf8')).evaluations).toHaveLength(MODELS.length);
     for (const f of ['leaderboard.md', 'leaderboard.csv', 'leaderboard.json', 'leaderboard.tex', 'report.html']) expect(existsSync(join(runA, f))).toBe(true);
     expect(firstPrinted).toContain(readFileSync(join(runA, 'leaderboard.md'), 'utf8').trim());
     expect(firstPrinted).toContain(`leaderboard: ${join(runA, 'leaderboard.md')}`);

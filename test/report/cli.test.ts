@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,18 @@ describe('clearbench report', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(readFileSync(join(GOLDEN, 'leaderboard.md'), 'utf8'));
     expect(r.stderr).toBe(`note: ${RUN}/models/rmu-wip has no evaluation yet; left out\n`);
+  });
+
+  test('a half-finished run: the table is printed, and stderr says which planned evaluations are missing', () => {
+    const run = join(scratch, 'half');
+    cpSync(RUN, run, { recursive: true });
+    writeFileSync(join(run, 'expected-results.json'), JSON.stringify({ evaluations: ['models/target/eval/clear-forget10', 'models/rmu-wip/eval/clear-forget10'] }));
+    const r = cli(run);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('**Incomplete run** `half`: 1 of 2 planned evaluations have no results yet');
+    expect(r.stderr.split('\n')[1]).toBe(
+      `note: ${run} is incomplete: 1 of 2 planned evaluations have no results yet and are not in the tables (models/rmu-wip/eval/clear-forget10); run the same config again to finish the run`,
+    );
   });
 
   test('--out infers the format from the extension and writes the file', () => {

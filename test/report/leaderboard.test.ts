@@ -102,6 +102,48 @@ describe('leaderboard of the fixture run', () => {
   });
 });
 
+describe('a half-finished run', () => {
+  // The pipeline records the evaluations its plan writes in expected-results.json when the run starts.
+  const planned = ['base', 'target', 'gold', 'ga-lr1e-5', 'npo-lr1e-5-s1', 'npo-lr1e-5-s2', 'npo-lr1e-5-s3', 'simnpo-b4.5']
+    .map((m) => `models/${m}/eval/clear-forget10`);
+
+  test('names the planned evaluations that have no results, in every report that has a footnote', async () => {
+    const run = copyRun('half-finished');
+    const pending = ['models/rmu-s0/eval/clear-forget10', 'models/ga-lr1e-5/eval/tofu-forget10'];
+    writeFileSync(join(run, 'expected-results.json'), JSON.stringify({ evaluations: [...planned, ...pending] }));
+    const lb = buildLeaderboard([run]);
+    expect(lb.incomplete).toEqual([{ runDir: run, expected: 10, missing: pending }]);
+    const note = '2 of 10 planned evaluations have no results yet and are not in the tables ' +
+      '(models/rmu-s0/eval/clear-forget10, models/ga-lr1e-5/eval/tofu-forget10); run the same config again to finish the run';
+    const { renderLeaderboard } = await import('../../src/report/render/index.ts');
+    expect(await renderLeaderboard(lb, 'md', scratch)).toContain(`**Incomplete run** \`half-finished\`: ${note}.`);
+    expect(await renderLeaderboard(lb, 'html', scratch)).toContain(`<b>Incomplete run</b> <code>half-finished</code>: ${note}.`);
+  });
+
+  test('a long list names eight and counts the rest', async () => {
+    const { incompleteNote } = await import('../../src/report/format.ts');
+    const missing = Array.from({ length: 11 }, (_, i) => `m${i}`);
+    expect(incompleteNote({ expected: 20, missing })).toBe(
+      '11 of 20 planned evaluations have no results yet and are not in the tables (m0, m1, m2, m3, m4, m5, m6, m7 and 3 more); run the same config again to finish the run',
+    );
+  });
+
+  test('a finished run, or one from before the file existed, is not flagged', () => {
+    const run = copyRun('finished');
+    expect(buildLeaderboard([run]).incomplete).toEqual([]);
+    writeFileSync(join(run, 'expected-results.json'), JSON.stringify({ evaluations: planned }));
+    expect(buildLeaderboard([run]).incomplete).toEqual([]);
+  });
+
+  test('a malformed expected-results.json names the file and the fix', () => {
+    const run = copyRun('bad-expected');
+    writeFileSync(join(run, 'expected-results.json'), JSON.stringify({ evaluations: ['../../etc'] }));
+    expect(userError(() => buildLeaderboard([run]))).toBe(
+      `${join(run, 'expected-results.json')}: "evaluations" must be a list of run-relative directories; delete the file and run the pipeline again to rewrite it`,
+    );
+  });
+});
+
 describe('several run directories', () => {
   test('the same run given twice (or a copy with identical results) adds nothing', () => {
     const copy = copyRun('copy');
@@ -176,7 +218,7 @@ describe('several benchmarks or forget splits', () => {
     // Alone among the unlearned rows of its table, ga is best in every column it has a value for.
     expect(lb.sections[1].rows[1].best).toEqual(['real', 'retain', 'forget', 'forget_quality_js', 'model_utility', 'forget_quality_ks', 'privleak', 'relearn_recovery', 'wall_s']);
     const { renderMarkdown } = await import('../../src/report/render/markdown.ts');
-    const md = renderMarkdown(lb);
+    const md = renderMarkdown(lb, { relativeTo: scratch });
     expect(md.indexOf('## clear · forget10')).toBeGreaterThanOrEqual(0);
     expect(md.indexOf('## tofu · forget05')).toBeGreaterThan(md.indexOf('## clear · forget10'));
   });

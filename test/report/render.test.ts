@@ -47,7 +47,7 @@ describe('escaping', () => {
       hyperparameters: hp, values, tasks: {}, best: ['real'],
       members: [{ runDir: '/runs/x', evalDir: 'models/m/eval/clear-forget01', meta: {} as never, summary: {} as never }],
     };
-    return { runDirs: ['/runs/x'], sections: [{ benchmark: 'clear', forget_split: 'forget01', rows: [row] }], curves: [], sortKey: 'name', unevaluated: [] };
+    return { runDirs: ['/runs/x'], sections: [{ benchmark: 'clear', forget_split: 'forget01', rows: [row] }], curves: [], sortKey: 'name', unevaluated: [], incomplete: [] };
   }
 
   test('CSV quotes fields with commas and doubles inner quotes (RFC 4180)', () => {
@@ -58,7 +58,7 @@ describe('escaping', () => {
   });
 
   test('Markdown escapes pipes in cells and bolds the best value', () => {
-    const md = renderMarkdown(tinyLeaderboard('a|b', {}));
+    const md = renderMarkdown(tinyLeaderboard('a|b', {}), { relativeTo: '/runs' });
     expect(md).toContain('| a\\|b | unlearned | ga | — | **0.500** | — |');
   });
 });

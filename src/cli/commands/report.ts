@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../../util/atomic.ts';
 import { buildLeaderboard } from '../../report/leaderboard.ts';
 import { FORMATS, chooseFormat, renderLeaderboard, type Format } from '../../report/render/index.ts';
 import { DEFAULT_SORT, SORT_KEYS } from '../../report/sort.ts';
+import { incompleteNote } from '../../report/format.ts';
 
 interface ReportOptions {
   format?: Format;
@@ -34,6 +35,7 @@ export function registerReport(program: Command): void {
       const format = chooseFormat(opts.out, opts.format);
       const lb = buildLeaderboard(runDirs, { sortKey: opts.sort });
       for (const u of lb.unevaluated) process.stderr.write(`note: ${u.runDir}/${u.modelDir} has no evaluation yet; left out\n`);
+      for (const i of lb.incomplete) process.stderr.write(`note: ${i.runDir} is incomplete: ${incompleteNote(i)}\n`);
       const relativeTo = opts.out ? dirname(resolve(opts.out)) : process.cwd();
       const text = await renderLeaderboard(lb, format, relativeTo);
       if (opts.out) {

@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import type { Leaderboard, Section } from '../leaderboard.ts';
 import type { LeaderboardRow } from '../group.ts';
-import { ARROWS, formatHyperparameters, formatNumber, formatSeeds, formatStat, relativePath, sectionTitle } from '../format.ts';
+import { ARROWS, formatHyperparameters, formatNumber, formatSeeds, formatStat, incompleteNote, relativePath, sectionTitle } from '../format.ts';
 import { TABLE_METRICS, metricByKey, type Metric } from '../metrics.ts';
 import { renderSvg } from '../charts/svg.ts';
 import { lossCurvesSpec, modelColors, scatterSpec, taskBarsSpec } from '../charts/specs.ts';
@@ -148,6 +148,9 @@ export async function renderHtml(lb: Leaderboard, options: HtmlOptions): Promise
   const pending = lb.unevaluated.length
     ? `<p class="pending">Not evaluated yet, left out: ${lb.unevaluated.map((u) => `<code>${esc(u.modelDir)}</code>`).join(', ')}.</p>`
     : '';
+  const incomplete = lb.incomplete
+    .map((i) => `<p class="pending"><b>Incomplete run</b> <code>${esc(relativePath(options.relativeTo, i.runDir))}</code>: ${esc(incompleteNote(i))}.</p>`)
+    .join('\n');
   const nModels = new Set(lb.sections.flatMap((s) => s.rows.flatMap((r) => r.members.map((e) => `${e.runDir}/${e.meta.name}`)))).size;
   const nMethods = new Set(lb.sections.flatMap((s) => s.rows.filter((r) => r.method).map((r) => r.method))).size;
 
@@ -172,7 +175,7 @@ ${REPORT_CSS}
 </div>
 </header>
 <main class="wrap">
-${pending}
+${incomplete}${pending}
 ${sections.join('\n')}
 ${training}
 <section class="metrics" id="metrics">

@@ -43,7 +43,7 @@ export function chooseFormat(out: string | undefined, format: Format | undefined
  */
 export async function renderLeaderboard(lb: Leaderboard, format: Format, relativeTo: string): Promise<string> {
   switch (format) {
-    case 'md': return renderMarkdown(lb);
+    case 'md': return renderMarkdown(lb, { relativeTo });
     case 'csv': return renderCsv(lb, { relativeTo });
     case 'json': return renderJson(lb, { relativeTo });
     case 'latex': return renderLatex(lb);

@@ -1,13 +1,18 @@
 /** GitHub-flavoured Markdown: one table per benchmark and forget split, then a legend. */
 import type { Leaderboard } from '../leaderboard.ts';
-import { ARROWS, formatHyperparameters, formatSeeds, formatStat, sectionTitle } from '../format.ts';
+import { ARROWS, formatHyperparameters, formatSeeds, formatStat, incompleteNote, relativePath, sectionTitle } from '../format.ts';
 import { TABLE_METRICS, metricByKey } from '../metrics.ts';
 
 function cell(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-export function renderMarkdown(lb: Leaderboard): string {
+export interface MarkdownOptions {
+  /** Directory the incomplete-run note's run paths are relative to. */
+  relativeTo: string;
+}
+
+export function renderMarkdown(lb: Leaderboard, options: MarkdownOptions): string {
   const out: string[] = [];
   const header = ['Model', 'Role', 'Method', 'Seeds', ...TABLE_METRICS.map((m) => `${m.label} ${ARROWS[m.direction]}`), 'Hyperparameters'];
   const align = ['---', '---', '---', '---', ...TABLE_METRICS.map(() => '--:'), '---'];
@@ -28,6 +33,7 @@ export function renderMarkdown(lb: Leaderboard): string {
     out.push('');
   }
 
+  for (const i of lb.incomplete) out.push(`**Incomplete run** \`${cell(relativePath(options.relativeTo, i.runDir))}\`: ${cell(incompleteNote(i))}.`, '');
   const sortLabel = metricByKey(lb.sortKey)?.label ?? 'name';
   out.push(
     `Means ± 95 % interval (Student t over seeds) where a row collapses several seeds. **Bold**: best unlearned model in the column. ` +
