@@ -6,12 +6,11 @@
 import { openClear } from '../data/dataset.ts';
 import { TensorCache } from '../data/tensor-cache.ts';
 import { type CaptionRow } from '../data/schema.ts';
-import { loadCheckpoint } from '../models/checkpoint.ts';
+import { checkpointDir, loadCheckpoint } from '../models/checkpoint.ts';
 import { Generator } from '../models/generate.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
 import { rougeLRecall } from '../eval/metrics/rouge.ts';
 import { prepareImages } from '../train/loop.ts';
-import { checkpointDir } from '../train/run.ts';
 import { RETAIN_OF, type ForgetSplit } from '../train/recipes.ts';
 
 export interface RecallSet {

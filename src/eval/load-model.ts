@@ -3,8 +3,7 @@
  * it) or a checkpoint directory itself, as the (parameters, architecture, tokenizer) triple the evaluator runs.
  */
 import { basename, dirname } from 'node:path';
-import { loadCheckpoint } from '../models/checkpoint.ts';
-import { checkpointDir } from '../train/run.ts';
+import { checkpointDir, loadCheckpoint } from '../models/checkpoint.ts';
 import { type Model } from './score.ts';
 
 export interface ModelLocation {

@@ -19,6 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ParamStore } from '../engine/params.ts';
 import { UserError } from '../util/errors.ts';
+import { modelCheckpointDir } from '../results/layout.ts';
 import { type VLMConfig, initVLM } from './vlm.ts';
 import { Tokenizer, serializeTokenizerJson } from './tokenizer/index.ts';
 import { float32Of, readSafetensors, serializeSafetensors } from './safetensors.ts';
@@ -185,6 +186,12 @@ export function checkpointExists(dirPath: string): boolean {
     const p = join(dir, f);
     return existsSync(p) && statSync(p).isFile();
   });
+}
+
+/** A model directory's checkpoint (`<dir>/checkpoint`), or `dir` itself when it is a checkpoint. */
+export function checkpointDir(dir: string, forWriting = false): string {
+  if (!forWriting && existsSync(join(dir, CONFIG_FILE))) return dir;
+  return modelCheckpointDir(dir);
 }
 
 // ---- loading ----

@@ -3,13 +3,13 @@
  * → training loop → checkpoint with its training log and metadata.
  */
 import { join } from 'node:path';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { openDataDir } from '../data/dataset.ts';
 import { TensorCache } from '../data/tensor-cache.ts';
 import { ParamStore } from '../engine/params.ts';
 import { Tokenizer, trainBpe } from '../models/tokenizer/index.ts';
 import { type PresetName, initVLM, preset } from '../models/vlm.ts';
-import { CONFIG_FILE, loadCheckpoint, saveCheckpoint } from '../models/checkpoint.ts';
+import { checkpointDir, loadCheckpoint, saveCheckpoint } from '../models/checkpoint.ts';
 import { UserError } from '../util/errors.ts';
 import { type ForgetSplit, type Modality, type RecipeName, recipeExamples, tokenizerCorpus } from './recipes.ts';
 import { type StepLog, type TrainSummary, batchesPerEpoch, prepareImages, trainLoop } from './loop.ts';
@@ -42,12 +42,6 @@ export const RECIPE_DEFAULTS: Record<RecipeName, { epochs: number; lr: number; r
   target: { epochs: 30, lr: 3e-4, replay: 0.25 },
   gold: { epochs: 30, lr: 3e-4, replay: 0.25 },
 };
-
-/** A model directory's checkpoint (`<dir>/checkpoint`), or `dir` itself when it is a checkpoint. */
-export function checkpointDir(dir: string, forWriting = false): string {
-  if (!forWriting && existsSync(join(dir, CONFIG_FILE))) return dir;
-  return join(dir, 'checkpoint');
-}
 
 export async function runRecipe(r: RecipeRun): Promise<TrainSummary> {
   const data = await openDataDir(r.dataDir);
