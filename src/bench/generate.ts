@@ -9,6 +9,7 @@ import { type BaseGenerator, Generator, ReferenceGenerator } from '../models/gen
 import { type VLMConfig, imageTokenCount, initVLM, preset } from '../models/vlm.ts';
 import { DEFAULT_VOCAB_SIZE } from '../models/tokenizer/index.ts';
 import { SPECIAL_IDS } from '../models/tokenizer/special-tokens.ts';
+import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
 import { Rng } from '../util/rng.ts';
 
 export interface GenerateBenchOptions {
@@ -63,7 +64,7 @@ function randomPrompts(cfg: VLMConfig, n: number, rng: Rng): EncodedSample[] {
   return Array.from({ length: n }, () => {
     const question = Array.from({ length: 6 + rng.int(10) }, () => firstText + rng.int(cfg.lm.vocabSize - firstText));
     const ids = [SPECIAL_IDS.user, ...new Array(nImg).fill(SPECIAL_IDS.image), ...question, SPECIAL_IDS.assistant];
-    return { ids, labels: ids.map(() => -100), image: Float32Array.from({ length: size }, () => rng.normal()), imageAt: 1 };
+    return { ids, labels: ids.map(() => IGNORE_LABEL), image: Float32Array.from({ length: size }, () => rng.normal()), imageAt: 1 };
   });
 }
 

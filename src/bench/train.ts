@@ -13,7 +13,7 @@ import { Rng } from '../util/rng.ts';
 import { summarizeProfile } from '../engine/profile.ts';
 import { type PresetName, type VLMConfig, imageTokenCount, initVLM, preset } from '../models/vlm.ts';
 import { type EncodedSample, makeBatch, shapeKey } from '../models/batch.ts';
-import { IGNORE_LABEL } from '../models/tokenizer/special-tokens.ts';
+import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
 import { lmLossBuilder } from '../train/loop.ts';
 import { type Feeds } from '../engine/session.ts';
 import { type LossBuilder } from '../engine/step.ts';

@@ -5,6 +5,9 @@
  */
 import { type DType, type TypedArray, typedArrayFrom } from './dtype.ts';
 
+/** The label of a position that carries no loss (PyTorch's ignore_index, kept for familiarity). */
+export const IGNORE_LABEL = -100;
+
 export type Shape = readonly number[];
 
 /** An ONNX attribute value, tagged so that 1 (int) and 1.0 (float) stay distinct. */
@@ -318,7 +321,7 @@ export class Tensor {
    * last axis of [N, C].) The backward is the fused (onehot − softmax)·g: a few passes over [N, C]
    * instead of differentiating log-softmax → gather.
    */
-  labelLogProbs(labels: Tensor, ignoreIndex = -100): Tensor {
+  labelLogProbs(labels: Tensor, ignoreIndex = IGNORE_LABEL): Tensor {
     if (this.rank !== 2 || labels.rank !== 1 || labels.shape[0] !== this.shape[0]) {
       throw new Error(`labelLogProbs: expected logits [N, C] and labels [N], got [${this.shape}] and [${labels.shape}]`);
     }

@@ -2,16 +2,14 @@
  * Loss building blocks for the unlearning methods (SPEC §6), as tensor expressions that the engine
  * differentiates.
  *
- * Conventions: logits [..., V] (float); labels int64 with the logits' shape minus V, IGNORE_INDEX (−100)
+ * Conventions: logits [..., V] (float); labels int64 with the logits' shape minus V, IGNORE_LABEL (−100)
  * where a position carries no loss (prompt, image, padding: PyTorch's ignore_index). Labels are ALIGNED
  * with the logits: labels[b, t] is the token that the logits at position t predict. Nothing here shifts;
  * per-token labels as collated (label[t] = id[t]) go through shiftForNextToken first.
  * Labels other than −100 must lie in [0, V) (onnxruntime rejects others at run time).
  */
 import { type DType, isFloat } from './dtype.ts';
-import { Tensor, type TensorLike } from './graph.ts';
-
-export const IGNORE_INDEX = -100;
+import { IGNORE_LABEL, Tensor, type TensorLike } from './graph.ts';
 
 function checkLabels(logits: Tensor, labels: Tensor, what: string): void {
   if (!isFloat(logits.dtype)) throw new Error(`${what}: logits must be float, got ${logits.dtype}`);
@@ -26,14 +24,14 @@ function checkLabels(logits: Tensor, labels: Tensor, what: string): void {
 export function shiftForNextToken(labels: Tensor): Tensor {
   const axis = labels.rank - 1;
   const n = labels.shape[axis];
-  const tail = labels.graph.scalar(IGNORE_INDEX, labels.dtype).expand(labels.shape.map((d, i) => (i === axis ? 1 : d)));
+  const tail = labels.graph.scalar(IGNORE_LABEL, labels.dtype).expand(labels.shape.map((d, i) => (i === axis ? 1 : d)));
   if (n === 1) return tail;
   return Tensor.concat([labels.slice([1], [n], [axis]), tail], axis);
 }
 
 /** True where a position is scored (label ≠ −100). */
 function scored(labels: Tensor): Tensor {
-  return labels.equal(IGNORE_INDEX).not();
+  return labels.equal(IGNORE_LABEL).not();
 }
 
 /** 1 where the label is scored, 0 where it is ignored: float [B, T]. */
@@ -60,7 +58,7 @@ export function tokenLogProbs(logits: Tensor, labels: Tensor): Tensor {
   // Fused: log-softmax and a gather forward, (onehot − softmax)·g backward.
   const V = logits.shape[logits.rank - 1];
   const rows = labels.size;
-  return logits.reshape([rows, V]).labelLogProbs(labels.reshape([rows]), IGNORE_INDEX).reshape(labels.shape.slice());
+  return logits.reshape([rows, V]).labelLogProbs(labels.reshape([rows]), IGNORE_LABEL).reshape(labels.shape.slice());
 }
 
 /** Axes of a [B, ...] tensor after the batch axis. */

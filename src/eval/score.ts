@@ -10,7 +10,7 @@ import { ForwardRunner } from '../models/runner.ts';
 import { type Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { type VLMConfig, declareInputs, vlmForward } from '../models/vlm.ts';
 import { type Sample, type VLMBatch, encodeSample, makeBatch, shapeKey } from '../models/batch.ts';
-import { IGNORE_LABEL } from '../models/tokenizer/special-tokens.ts';
+import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
 
 export interface TokenScores {
   /** log p(y_t) for each answer token (the closing <|eos|> included). */

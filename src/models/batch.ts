@@ -5,7 +5,7 @@
  */
 import { type Feeds } from '../engine/session.ts';
 import { type Tokenizer } from './tokenizer/tokenizer.ts';
-import { IGNORE_LABEL } from './tokenizer/special-tokens.ts';
+import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
 import { collate, encodeChat, expandImagePlaceholder } from './chat.ts';
 import { type BatchShape, type VLMConfig, imageTokenCount } from './vlm.ts';
 

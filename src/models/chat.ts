@@ -5,7 +5,8 @@
  */
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
-import { IGNORE_LABEL, PAD_ID, SPECIAL_IDS } from './tokenizer/special-tokens.ts';
+import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
+import { PAD_ID, SPECIAL_IDS } from './tokenizer/special-tokens.ts';
 import type { Tokenizer } from './tokenizer/tokenizer.ts';
 
 /** The 9 fixed "describe the image" questions of the CLEAR reference code, in its order. */

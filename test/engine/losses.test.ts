@@ -4,19 +4,19 @@
  * and temperature behaviour the unlearning methods rely on.
  */
 import { describe, test, expect } from '@jest/globals';
-import { Graph, type Tensor } from '../../src/engine/graph.ts';
+import { Graph, IGNORE_LABEL, type Tensor } from '../../src/engine/graph.ts';
 import { grad } from '../../src/engine/autodiff.ts';
 import { gradCheck } from '../../src/engine/gradcheck.ts';
 import { CompiledGraph, type Feeds } from '../../src/engine/session.ts';
 import { type DType } from '../../src/engine/dtype.ts';
 import {
-  IGNORE_INDEX, answerMask, klDiv, logSigmoid, mse, seqLogProb, shiftForNextToken, tokenCE, tokenCEPerSample, tokenLogProbs,
+  answerMask, klDiv, logSigmoid, mse, seqLogProb, shiftForNextToken, tokenCE, tokenCEPerSample, tokenLogProbs,
 } from '../../src/engine/losses.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 const F = 'float64';
 const [B, T, V] = [3, 4, 5];
-const X = IGNORE_INDEX;
+const X = IGNORE_LABEL;
 // Sample 0 scores its last two positions, sample 1 all but the first, sample 2 one position.
 const LABELS = [X, X, 3, 1, X, 0, 4, 4, X, X, 2, X];
 

@@ -9,7 +9,7 @@ import { bindParams, type ParamStore } from '../../src/engine/params.ts';
 import { ForwardRunner } from '../../src/models/runner.ts';
 import { encodeSample, makeBatch, shapeKey } from '../../src/models/batch.ts';
 import { declareInputs, vlmForward } from '../../src/models/vlm.ts';
-import { IGNORE_LABEL } from '../../src/models/tokenizer/special-tokens.ts';
+import { IGNORE_LABEL } from '../../src/protocol/vocabulary.ts';
 import { unlearn } from '../../src/methods/unlearn.ts';
 import { type ModelInfo } from '../../src/methods/api.ts';
 import { questionFor, type Example } from '../../src/train/examples.ts';

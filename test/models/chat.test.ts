@@ -2,7 +2,7 @@ import { describe, test, expect } from '@jest/globals';
 import { CAPTION_QUESTIONS, FACE_PROMPT, chooseQuestion, collate, encodeChat, expandImagePlaceholder } from '../../src/models/chat.ts';
 import { trainBpe } from '../../src/models/tokenizer/bpe-trainer.ts';
 import { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
-import { IGNORE_LABEL } from '../../src/models/tokenizer/special-tokens.ts';
+import { IGNORE_LABEL } from '../../src/protocol/vocabulary.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 const X = IGNORE_LABEL;

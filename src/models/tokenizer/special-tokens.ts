@@ -23,6 +23,3 @@ export const SPECIAL_IDS: SpecialIds = { pad: 0, eos: 1, user: 2, assistant: 3, 
 
 /** Padding id used by collation. */
 export const PAD_ID = SPECIAL_IDS.pad;
-
-/** Label value that the loss ignores (PyTorch's convention, kept for familiarity). */
-export const IGNORE_LABEL = -100;
