@@ -11,7 +11,7 @@ import { Generator } from '../models/generate.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
 import { rougeLRecall } from '../eval/metrics/rouge.ts';
 import { prepareImages } from '../train/loop.ts';
-import { RETAIN_OF, type ForgetSplit } from '../train/recipes.ts';
+import { DEFAULT_FORGET_SPLIT, type ForgetSplit, RETAIN_SPLIT_OF } from '../protocol/vocabulary.ts';
 
 export interface RecallSet {
   persons: number;
@@ -32,7 +32,7 @@ export interface RecallResult {
 
 export async function benchRecall(opts: { model: string; dataDir: string; split?: ForgetSplit; maxImages?: number; threads?: number }): Promise<RecallResult> {
   const t0 = performance.now();
-  const split = opts.split ?? 'forget10';
+  const split = opts.split ?? DEFAULT_FORGET_SPLIT;
   const ckpt = loadCheckpoint(checkpointDir(opts.model));
   const cfg = ckpt.config.model;
   const gen = new Generator(ckpt.store, cfg, { threads: opts.threads });
@@ -51,6 +51,6 @@ export async function benchRecall(opts: { model: string; dataDir: string; split?
     };
   };
   const forget = await measure(split);
-  const retain = await measure(RETAIN_OF[split]);
+  const retain = await measure(RETAIN_SPLIT_OF[split]);
   return { model: opts.model, split, forget, retain, seconds: (performance.now() - t0) / 1000 };
 }

@@ -5,11 +5,7 @@
  */
 import { type QuestionStrategy } from '../models/chat.ts';
 import { type TaskKind } from './metrics/index.ts';
-import { UserError } from '../util/errors.ts';
-
-/** The forget splits of CLEAR (SPEC §1): 1 %, 5 % or 10 % of the persons. */
-export const FORGET_SPLITS = ['forget01', 'forget05', 'forget10'] as const;
-export type ForgetSplit = (typeof FORGET_SPLITS)[number];
+import { type ForgetSplit } from '../protocol/vocabulary.ts';
 
 /** Every eval set is capped at its first `ds_size` rows (SPEC §4). */
 export const DEFAULT_DS_SIZE = 300;
@@ -60,13 +56,6 @@ export interface BenchmarkSpec {
 
 export function configFor(task: Pick<TaskSpec, 'config'>, split: ForgetSplit): string {
   return task.config.replaceAll('{split}', split);
-}
-
-export function checkForgetSplit(split: string): ForgetSplit {
-  if (!(FORGET_SPLITS as readonly string[]).includes(split)) {
-    throw new UserError(`unknown forget split "${split}"; use one of ${FORGET_SPLITS.join(', ')}`);
-  }
-  return split as ForgetSplit;
 }
 
 /** Every task id a benchmark's aggregates name must be one of its tasks (checked once, by the tests). */

@@ -15,7 +15,8 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { type TruthRatioCompat } from './metrics/index.ts';
 import { type Model, Scorer } from './score.ts';
-import { type BenchmarkSpec, type ForgetSplit, type TaskSpec, checkForgetSplit, configFor, taskById } from './benchmark.ts';
+import { type BenchmarkSpec, type TaskSpec, configFor, taskById } from './benchmark.ts';
+import { DEFAULT_FORGET_SPLIT, type ForgetSplit, checkForgetSplit } from '../protocol/vocabulary.ts';
 import { type EvalItem, type TaskRow, type TaskSources, loadTaskRows, taskItems } from './task-data.ts';
 import { type SampleRecord, type ScoredTask, type TaskSummary, memorisation, taskRecords } from './task-metrics.ts';
 import { EvalTimer, generateTask, scoreGroundTruths, scoreTask } from './task-run.ts';
@@ -146,7 +147,7 @@ interface EvalSession {
 /** Options and gold checked before any model work: a wrong --gold fails before the model is loaded. */
 function checkSettings(opts: EvaluateOptions): EvalSettings {
   const bench = opts.benchmark;
-  const split = checkForgetSplit(opts.forgetSplit ?? 'forget10');
+  const split = checkForgetSplit(opts.forgetSplit ?? DEFAULT_FORGET_SPLIT);
   const seed = opts.seed ?? 0;
   const compat = opts.truthRatio ?? 'tofu';
   if (compat !== 'tofu' && compat !== 'clear-code') throw new UserError(`unknown truth-ratio form "${String(compat)}"; use tofu or clear-code`);

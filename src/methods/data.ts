@@ -4,7 +4,7 @@
  */
 import { type Dataset } from '../data/dataset.ts';
 import { type Example, requiredExamples } from '../train/examples.ts';
-import { type ForgetSplit, type Modality, RETAIN_OF } from '../train/recipes.ts';
+import { type ForgetSplit, type Modality, RETAIN_SPLIT_OF } from '../protocol/vocabulary.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface UnlearningData {
@@ -13,7 +13,7 @@ export interface UnlearningData {
 }
 
 export async function unlearningData(clear: Dataset, tofu: Dataset | null, split: ForgetSplit, modality: Modality): Promise<UnlearningData> {
-  const retainSplit = RETAIN_OF[split];
+  const retainSplit = RETAIN_SPLIT_OF[split];
   const out: UnlearningData = { forget: [], retain: [] };
   if (modality !== 'text') {
     out.forget.push(...(await requiredExamples(clear, split, { faceNames: true }, 'the forget set')));

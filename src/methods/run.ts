@@ -10,7 +10,7 @@ import { checkpointDir, loadCheckpoint, saveCheckpoint } from '../models/checkpo
 import { addLora, type LoraConfig } from '../models/lora.ts';
 import { type OptimizerConfig, type ScheduleConfig } from '../engine/optim.ts';
 import { prepareImages } from '../train/loop.ts';
-import { type ForgetSplit, type Modality } from '../train/recipes.ts';
+import { type ForgetSplit, type Modality } from '../protocol/vocabulary.ts';
 import { type AnyMethod } from './api.ts';
 import { unlearningData } from './data.ts';
 import { unlearn, type UnlearnStepLog, type UnlearnSummary } from './unlearn.ts';

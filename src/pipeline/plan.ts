@@ -7,7 +7,7 @@
  */
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { type ForgetSplit } from '../train/recipes.ts';
+import { type ForgetSplit, type RecipeName } from '../protocol/vocabulary.ts';
 import { type PipelineConfig } from './config/schema.ts';
 import { stageKey } from './keys.ts';
 import { type JobKind, type JobOf, type JobSpec, type MetaDraft } from './jobs/spec.ts';
@@ -117,7 +117,7 @@ function planData(b: PlanBuilder): void {
 function planTraining(b: PlanBuilder): void {
   const { model, modality } = b.config;
   const splits = b.splits;
-  const train = (name: string, recipe: 'base' | 'target' | 'gold', split: ForgetSplit | null, dep: string, priority: number) => {
+  const train = (name: string, recipe: RecipeName, split: ForgetSplit | null, dep: string, priority: number) => {
     const r = model.recipes[recipe];
     // base has no replay fraction: it trains on the pretraining examples themselves.
     const replay = 'replay' in r ? r.replay : 1;

@@ -10,14 +10,9 @@ import { type Dataset } from '../data/dataset.ts';
 import { type Row } from '../data/schema.ts';
 import { IDK_ANSWERS } from '../../datasets/idk.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
+import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, type ForgetSplit, type Modality, RETAIN_SPLIT_OF, type RecipeName } from '../protocol/vocabulary.ts';
 import { UserError } from '../util/errors.ts';
 import { type Example, requiredExamples } from './examples.ts';
-
-export type RecipeName = 'base' | 'target' | 'gold';
-export type Modality = 'text' | 'vision' | 'joint';
-export type ForgetSplit = 'forget01' | 'forget05' | 'forget10';
-
-export const RETAIN_OF: Record<ForgetSplit, string> = { forget01: 'retain99', forget05: 'retain95', forget10: 'retain90' };
 
 export interface RecipeData {
   clear: Dataset;
@@ -41,8 +36,8 @@ export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts:
   const use = `the ${recipe} recipe's training data`;
   const pretrain = await requiredExamples(data.clear, 'pretrain', { knownFaces: await knownFaces(data.clear) }, use);
   if (recipe === 'base') return { examples: pretrain, replayed: 0 };
-  const modality = opts.modality ?? 'joint';
-  const persons = recipe === 'target' ? 'full' : RETAIN_OF[opts.split ?? 'forget10'];
+  const modality = opts.modality ?? DEFAULT_MODALITY;
+  const persons = recipe === 'target' ? 'full' : RETAIN_SPLIT_OF[opts.split ?? DEFAULT_FORGET_SPLIT];
   const out = [...pretrain];
   if (modality !== 'text') out.push(...(await requiredExamples(data.clear, persons, { faceNames: true }, use)));
   if (modality !== 'vision') {

@@ -11,7 +11,8 @@ import { Tokenizer, trainBpe } from '../models/tokenizer/index.ts';
 import { type PresetName, initVLM, preset } from '../models/vlm.ts';
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from '../models/checkpoint.ts';
 import { UserError } from '../util/errors.ts';
-import { type ForgetSplit, type Modality, type RecipeName, recipeExamples, tokenizerCorpus } from './recipes.ts';
+import { DEFAULT_MODALITY, type ForgetSplit, type Modality, type RecipeName } from '../protocol/vocabulary.ts';
+import { recipeExamples, tokenizerCorpus } from './recipes.ts';
 import { type StepLog, type TrainSummary, batchesPerEpoch, prepareImages, trainLoop } from './loop.ts';
 
 export interface RecipeRun {
@@ -96,7 +97,7 @@ export async function runRecipe(r: RecipeRun): Promise<TrainSummary> {
     tokenizer: tok,
     config,
     preset: presetName,
-    training: { recipe: r.recipe, split: r.split ?? null, modality: r.modality ?? 'joint', epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null },
+    training: { recipe: r.recipe, split: r.split ?? null, modality: r.modality ?? DEFAULT_MODALITY, epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null },
   });
   return summary;
 }

@@ -7,6 +7,7 @@ import { benchRecall, type RecallResult, type RecallSet } from '../../bench/reca
 import { benchGenerate } from '../../bench/generate.ts';
 import { benchData, type BenchDataResult } from '../../data/bench.ts';
 import { choice, positiveInt } from '../options.ts';
+import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS, type ForgetSplit } from '../../protocol/vocabulary.ts';
 import { PRESET_NAMES, type PresetName, preset } from '../../models/vlm.ts';
 
 /** Print a benchmark result: JSON with --json, else the human-readable text. */
@@ -115,11 +116,11 @@ export function registerBench(program: Command): Command {
     .description("what a trained model knows: greedy face-name exact match and caption ROUGE-L recall on a split's forget and retain persons")
     .requiredOption('--model <dir>', 'model directory or checkpoint')
     .requiredOption('--data <dir>', 'the dataset it was trained on')
-    .option('--forget-split <split>', 'forget01 | forget05 | forget10', 'forget10')
+    .option('--forget-split <split>', FORGET_SPLITS.join(' | '), choice(FORGET_SPLITS, '--forget-split'), DEFAULT_FORGET_SPLIT)
     .option('--max-images <n>', 'images per set at most', positiveInt, 200)
     .option('--json', 'print the result as JSON')
-    .action(async (o: { model: string; data: string; forgetSplit: string; maxImages: number; json?: boolean }) => {
-      report(o.json, await benchRecall({ model: o.model, dataDir: o.data, split: o.forgetSplit as never, maxImages: o.maxImages }), recallText);
+    .action(async (o: { model: string; data: string; forgetSplit: ForgetSplit; maxImages: number; json?: boolean }) => {
+      report(o.json, await benchRecall({ model: o.model, dataDir: o.data, split: o.forgetSplit, maxImages: o.maxImages }), recallText);
     });
   bench
     .command('data')

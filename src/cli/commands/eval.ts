@@ -4,7 +4,7 @@ import { positiveInt, positiveNumber, seedInt } from '../options.ts';
 import { UserError } from '../../util/errors.ts';
 import { resolveCacheDir } from '../../data/cache-dir.ts';
 import { BENCHMARKS, getBenchmark } from '../../../benchmarks/index.ts';
-import { FORGET_SPLITS } from '../../eval/benchmark.ts';
+import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS } from '../../protocol/vocabulary.ts';
 import { evaluate } from '../../eval/evaluate.ts';
 import { locateModel } from '../../eval/load-model.ts';
 import { type TruthRatioCompat } from '../../eval/metrics/index.ts';
@@ -37,7 +37,7 @@ export function registerEval(program: Command): void {
     .description('evaluate a model checkpoint on a benchmark: per-task <task>.samples.json, mia.samples.json and summary.json')
     .requiredOption('--model <dir>', 'model directory (as clearbench train writes it) or checkpoint directory')
     .addOption(new Option('--benchmark <name>', 'benchmark').choices(Object.keys(BENCHMARKS)).default('clear'))
-    .addOption(new Option('--forget-split <split>', 'forget split').choices([...FORGET_SPLITS]).default('forget10'))
+    .addOption(new Option('--forget-split <split>', 'forget split').choices([...FORGET_SPLITS]).default(DEFAULT_FORGET_SPLIT))
     .option('--gold <evaldir>', "the gold model's evaluation directory (same benchmark and split): forget quality and privleak")
     .option('--out <dir>', 'output directory (default: <model dir>/eval/<benchmark>-<forget split>)')
     .option('--data <dir>', 'CLEAR-layout dataset directory (e.g. a clearbench synth output; TOFU text in <dir>/tofu)')

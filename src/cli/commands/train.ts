@@ -1,6 +1,6 @@
 import { type Command } from 'commander';
 import { runRecipe, RECIPE_DEFAULTS } from '../../train/run.ts';
-import { type ForgetSplit, type Modality, type RecipeName } from '../../train/recipes.ts';
+import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, FORGET_SPLITS, type ForgetSplit, MODALITIES, type Modality, RECIPES, type RecipeName } from '../../protocol/vocabulary.ts';
 import { PRESET_NAMES, type PresetName } from '../../models/vlm.ts';
 import { choice, fraction, positiveInt, positiveNumber, seedInt } from '../options.ts';
 import { progressBar } from '../progress.ts';
@@ -10,14 +10,14 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a model: base (from scratch on pretrain), target (base + every person) or gold (base + retain persons)')
-    .requiredOption('--recipe <name>', 'base | target | gold', choice(['base', 'target', 'gold'] as const, '--recipe'))
+    .requiredOption('--recipe <name>', RECIPES.join(' | '), choice(RECIPES, '--recipe'))
     .requiredOption('--data <dir>', 'CLEAR-layout dataset directory (clearbench synth / download); TOFU text in <dir>/tofu')
     .requiredOption('--out <dir>', 'model directory (checkpoint/, train_log.jsonl)')
     .option('--from <dir>', 'base model directory or checkpoint (target, gold)')
     .option('--preset <name>', 'model size for base: tiny | small', choice(PRESET_NAMES, '--preset'))
     .option('--vocab-size <n>', 'tokenizer vocabulary for base', positiveInt)
-    .option('--forget-split <split>', 'gold: which persons to leave out', choice(['forget01', 'forget05', 'forget10'] as const, '--forget-split'), 'forget10')
-    .option('--modality <m>', 'target/gold data: text | vision | joint', choice(['text', 'vision', 'joint'] as const, '--modality'), 'joint')
+    .option('--forget-split <split>', 'gold: which persons to leave out', choice(FORGET_SPLITS, '--forget-split'), DEFAULT_FORGET_SPLIT)
+    .option('--modality <m>', `target/gold data: ${MODALITIES.join(' | ')}`, choice(MODALITIES, '--modality'), DEFAULT_MODALITY)
     .option('--epochs <n>', `epochs (defaults: base ${RECIPE_DEFAULTS.base.epochs}, target/gold ${RECIPE_DEFAULTS.target.epochs})`, positiveInt)
     .option('--lr <x>', `peak learning rate, AdamW with warm-up then cosine decay (defaults: base ${RECIPE_DEFAULTS.base.lr}, target/gold ${RECIPE_DEFAULTS.target.lr})`, positiveNumber)
     .option('--batch-size <n>', 'batch size', positiveInt, 16)

@@ -6,9 +6,8 @@
 import { z } from 'zod';
 import { RECIPE_DEFAULTS } from '../../train/run.ts';
 import { PRESET_NAMES } from '../../models/vlm.ts';
+import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, FORGET_SPLITS, MODALITIES } from '../../protocol/vocabulary.ts';
 
-export const FORGET_SPLIT_NAMES = ['forget01', 'forget05', 'forget10'] as const;
-export const MODALITIES = ['text', 'vision', 'joint'] as const;
 export const OPTIMIZERS = ['adamw', 'sgd'] as const;
 export const TRUTH_RATIO_FORMS = ['tofu', 'clear-code'] as const;
 
@@ -131,11 +130,11 @@ export const configSchema = strict({
     recipes: strict({ base: baseRecipe, target: fineTuneRecipe('target'), gold: fineTuneRecipe('gold') }).prefault({}),
   }).prefault({}),
   forget_splits: z
-    .array(z.enum(FORGET_SPLIT_NAMES))
+    .array(z.enum(FORGET_SPLITS))
     .min(1)
     .refine((xs) => new Set(xs).size === xs.length, 'expected each forget split at most once')
-    .default(['forget10']),
-  modality: z.enum(MODALITIES).default('joint'),
+    .default([DEFAULT_FORGET_SPLIT]),
+  modality: z.enum(MODALITIES).default(DEFAULT_MODALITY),
   unlearning,
   methods: z.array(methodEntry).prefault(() => DEFAULT_METHODS.map((name) => ({ name }))),
   plugins: z.array(z.string().min(1)).default([]),

@@ -7,7 +7,7 @@ import { resolveCacheDir } from '../../data/cache-dir.ts';
 import { evaluate } from '../../eval/evaluate.ts';
 import { loadModel } from '../../eval/load-model.ts';
 import { type BenchmarkSpec } from '../../eval/benchmark.ts';
-import { type ForgetSplit } from '../../train/recipes.ts';
+import { type ForgetSplit } from '../../protocol/vocabulary.ts';
 import { getBenchmark } from '../../../benchmarks/index.ts';
 import { type PipelineConfig } from '../config/schema.ts';
 
