@@ -1,5 +1,5 @@
 /**
- * Runs one unlearning job end to end: the target checkpoint → (LoRA adapters) → the method on the
+ * The unlearning job, end to end: the target checkpoint → (LoRA adapters) → the method on the
  * split's forget/retain data → a checkpoint (LoRA merged) with its step log.
  */
 import { mkdirSync, rmSync } from 'node:fs';

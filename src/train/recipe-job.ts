@@ -1,5 +1,5 @@
 /**
- * Runs one training recipe end to end: data → (tokenizer and fresh model for base | a base checkpoint)
+ * The training job: one recipe end to end: data → (tokenizer and fresh model for base | a base checkpoint)
  * → training loop → checkpoint with its training log and metadata.
  */
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { DEFAULT_MODALITY, type ForgetSplit, type Modality, type RecipeName } fr
 import { recipeExamples, tokenizerCorpus } from './recipes.ts';
 import { type StepLog, type TrainSummary, batchesPerEpoch, prepareImages, trainLoop } from './loop.ts';
 
-export interface RecipeRun {
+export interface RecipeJob {
   recipe: RecipeName;
   /** CLEAR-layout dataset directory; its TOFU text lives in `<data>/tofu` when present. */
   dataDir: string;
@@ -44,7 +44,7 @@ export const RECIPE_DEFAULTS: Record<RecipeName, { epochs: number; lr: number; r
   gold: { epochs: 30, lr: 3e-4, replay: 0.25 },
 };
 
-export async function runRecipe(r: RecipeRun): Promise<TrainSummary> {
+export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
   const data = await openDataDir(r.dataDir);
   const seed = r.seed ?? 0;
 

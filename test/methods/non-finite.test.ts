@@ -18,7 +18,7 @@ import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
 import { initVLM, preset } from '../../src/models/vlm.ts';
 import { tokenizerCorpus } from '../../src/train/recipes.ts';
 import { defineMethod, losses } from '../../src/methods/api.ts';
-import { runUnlearning, type UnlearningJob } from '../../src/methods/run.ts';
+import { runUnlearning, type UnlearningJob } from '../../src/methods/unlearning-job.ts';
 import { unlearningData } from '../../src/methods/data.ts';
 import { UserError } from '../../src/util/errors.ts';
 

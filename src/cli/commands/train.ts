@@ -1,5 +1,5 @@
 import { type Command } from 'commander';
-import { runRecipe, RECIPE_DEFAULTS } from '../../train/run.ts';
+import { runRecipe, RECIPE_DEFAULTS } from '../../train/recipe-job.ts';
 import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, FORGET_SPLITS, type ForgetSplit, MODALITIES, type Modality, RECIPES, type RecipeName } from '../../protocol/vocabulary.ts';
 import { PRESET_NAMES, type PresetName } from '../../models/vlm.ts';
 import { choice, fraction, positiveInt, positiveNumber, seedInt } from '../options.ts';

@@ -4,12 +4,11 @@
  * method entry may sweep accept a non-empty list (see sweep.ts).
  */
 import { z } from 'zod';
-import { RECIPE_DEFAULTS } from '../../train/run.ts';
+import { RECIPE_DEFAULTS } from '../../train/recipe-job.ts';
 import { PRESET_NAMES } from '../../models/vlm.ts';
-import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, FORGET_SPLITS, MODALITIES } from '../../protocol/vocabulary.ts';
+import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, FORGET_SPLITS, MODALITIES, TRUTH_RATIO_FORMS } from '../../protocol/vocabulary.ts';
 
 export const OPTIMIZERS = ['adamw', 'sgd'] as const;
-export const TRUTH_RATIO_FORMS = ['tofu', 'clear-code'] as const;
 
 /** A strict object whose unknown-key error lists the keys it allows. */
 function strict<S extends z.ZodRawShape>(shape: S) {

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { MethodRegistry } from '../../methods/registry.ts';
-import { runUnlearning } from '../../methods/run.ts';
-import { runRecipe } from '../../train/run.ts';
+import { runUnlearning } from '../../methods/unlearning-job.ts';
+import { runRecipe } from '../../train/recipe-job.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { runDataJob } from './data-job.ts';
 import { runEvalJob } from './eval-job.ts';

@@ -5,8 +5,8 @@
  * absolute; the ORT thread budget comes from the worker's CLEARBENCH_THREADS, not from the spec.
  */
 import { type ModelMeta } from '../../report/contract.ts';
-import { type UnlearningJob } from '../../methods/run.ts';
-import { type RecipeRun } from '../../train/run.ts';
+import { type UnlearningJob } from '../../methods/unlearning-job.ts';
+import { type RecipeJob } from '../../train/recipe-job.ts';
 import { type DataParams } from './data-job.ts';
 import { type EvalParams } from './eval-job.ts';
 
@@ -21,7 +21,7 @@ type Runtime = 'onStep' | 'threads';
 
 export type JobSpec =
   | ({ kind: 'data' } & DataParams)
-  | ({ kind: 'train'; meta: MetaDraft } & Complete<Omit<RecipeRun, Runtime>>)
+  | ({ kind: 'train'; meta: MetaDraft } & Complete<Omit<RecipeJob, Runtime>>)
   | ({
       kind: 'unlearn';
       /** The method by name, found among the built-ins and `plugins`. */
