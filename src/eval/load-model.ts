@@ -5,6 +5,7 @@
 import { basename, dirname } from 'node:path';
 import { checkpointDir, loadCheckpoint } from '../models/checkpoint.ts';
 import { type Model } from './score.ts';
+import { CHECKPOINT_DIR } from '../results/layout.ts';
 
 export interface ModelLocation {
   /** The checkpoint directory (config.json, model.safetensors, tokenizer.json). */
@@ -16,7 +17,7 @@ export interface ModelLocation {
 export function locateModel(dir: string): ModelLocation {
   const checkpoint = checkpointDir(dir);
   // A checkpoint passed directly: its model directory is the parent when it sits in the standard `checkpoint/`.
-  const modelDir = checkpoint === dir && basename(dir) === 'checkpoint' ? dirname(dir) : dir;
+  const modelDir = checkpoint === dir && basename(dir) === CHECKPOINT_DIR ? dirname(dir) : dir;
   return { checkpoint, modelDir };
 }
 

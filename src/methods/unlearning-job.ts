@@ -3,7 +3,6 @@
  * split's forget/retain data → a checkpoint (LoRA merged) with its step log.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { openDataDir } from '../data/dataset.ts';
 import { TensorCache } from '../data/tensor-cache.ts';
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from '../models/checkpoint.ts';
@@ -14,6 +13,7 @@ import { type ForgetSplit, type Modality } from '../protocol/vocabulary.ts';
 import { type AnyMethod } from './api.ts';
 import { unlearningData } from './data.ts';
 import { unlearn, type UnlearnStepLog, type UnlearnSummary } from './unlearn.ts';
+import { trainLogPath } from '../results/layout.ts';
 
 export interface UnlearningJob {
   method: AnyMethod;
@@ -47,7 +47,7 @@ export async function runUnlearning(j: UnlearningJob): Promise<UnlearnSummary> {
   const images = await prepareImages([...forget, ...retain], cfg.vision.imageSize, TensorCache.default());
   if (j.lora) addLora(store, j.lora, j.seed);
   mkdirSync(j.outDir, { recursive: true });
-  const logFile = join(j.outDir, 'train_log.jsonl');
+  const logFile = trainLogPath(j.outDir);
   rmSync(logFile, { force: true });
   const summary = await unlearn({
     method: j.method,

@@ -2,7 +2,6 @@
  * The training job: one recipe end to end: data → (tokenizer and fresh model for base | a base checkpoint)
  * → training loop → checkpoint with its training log and metadata.
  */
-import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import { openDataDir } from '../data/dataset.ts';
 import { TensorCache } from '../data/tensor-cache.ts';
@@ -11,6 +10,7 @@ import { Tokenizer, trainBpe } from '../models/tokenizer/index.ts';
 import { type PresetName, initVLM, preset } from '../models/vlm.ts';
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from '../models/checkpoint.ts';
 import { UserError } from '../util/errors.ts';
+import { trainLogPath } from '../results/layout.ts';
 import { DEFAULT_MODALITY, type ForgetSplit, type Modality, type RecipeName } from '../protocol/vocabulary.ts';
 import { recipeExamples, tokenizerCorpus } from './recipes.ts';
 import { type StepLog, type TrainSummary, batchesPerEpoch, prepareImages, trainLoop } from './loop.ts';
@@ -74,7 +74,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
   const batchSize = r.batchSize ?? 16;
   const replay = { count: replayed, fraction: r.replay ?? d.replay };
   const totalSteps = batchesPerEpoch(examples, batchSize, replay) * epochs;
-  const logFile = join(r.outDir, 'train_log.jsonl');
+  const logFile = trainLogPath(r.outDir);
   mkdirSync(r.outDir, { recursive: true });
   rmSync(logFile, { force: true });
   const summary = await trainLoop(store, config, tok, examples, images, {
