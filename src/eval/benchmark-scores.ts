@@ -6,13 +6,9 @@
 import { forgetQualityJS, forgetQualityKS, harmonicMean, utility } from './metrics/index.ts';
 import { type BenchmarkSpec } from './benchmark.ts';
 import { type TaskSummary } from './task-metrics.ts';
+import { type PaperColumns } from '../results/contract.ts';
 
-export interface PaperColumns {
-  real: number;
-  retain: number;
-  forget: number;
-  forget_quality: number | null;
-}
+export type { PaperColumns };
 
 export interface ForgetQuality {
   ks: number;

@@ -16,16 +16,18 @@ import { UserError } from '../util/errors.ts';
 import { type TruthRatioCompat } from './metrics/index.ts';
 import { type Model, Scorer } from './score.ts';
 import { type BenchmarkSpec, type TaskSpec, configFor, taskById } from './benchmark.ts';
-import { DEFAULT_FORGET_SPLIT, type ForgetSplit, checkForgetSplit } from '../protocol/vocabulary.ts';
+import { DEFAULT_FORGET_SPLIT, type ForgetSplit, TRUTH_RATIO_FORMS, checkForgetSplit } from '../protocol/vocabulary.ts';
 import { type EvalItem, type TaskRow, type TaskSources, loadTaskRows, taskItems } from './task-data.ts';
 import { type SampleRecord, type ScoredTask, type TaskSummary, memorisation, taskRecords } from './task-metrics.ts';
 import { EvalTimer, generateTask, scoreGroundTruths, scoreTask } from './task-run.ts';
 import { type ScoredAnswer } from './score.ts';
-import { type MiaRecord, type MiaScores, miaAucs, miaScores, privleaks } from './privacy.ts';
+import { type MiaRecord, miaAucs, miaScores, privleaks } from './privacy.ts';
 import { type GoldEval, pairedGoldRatios, readGold } from './gold.ts';
-import { type ForgetQuality, type PaperColumns, benchmarkUtility, forgetQuality, paperColumns } from './benchmark-scores.ts';
+import { type ForgetQuality, benchmarkUtility, forgetQuality, paperColumns } from './benchmark-scores.ts';
 import { type RelearnSummary, relearnAttack } from './relearn.ts';
 import { loadModel, locateModel } from './load-model.ts';
+import { type EvalSummary } from '../results/contract.ts';
+import { miaSamplesPath, summaryPath, taskSamplesPath } from '../results/layout.ts';
 
 export interface EvaluateOptions {
   /** A loaded model, or a model directory (`<dir>/checkpoint/`) or checkpoint directory. */
@@ -60,28 +62,7 @@ export interface EvaluateOptions {
   onProgress?: (message: string) => void;
 }
 
-export interface EvalSummary {
-  benchmark: string;
-  forget_split: ForgetSplit;
-  model: string | null;
-  tasks: Record<string, TaskSummary>;
-  model_utility: number;
-  forget_quality_ks: number | null;
-  forget_quality_js: number | null;
-  paper: PaperColumns;
-  privacy: {
-    privleak: number | null;
-    mia_auc: MiaScores;
-    privleak_by_attack: Record<keyof MiaScores, number | null> | null;
-    n_forget: number;
-    n_holdout: number;
-  } | null;
-  extraction: { extraction_strength: number; exact_memorization: number; task: string } | null;
-  relearn: RelearnSummary | null;
-  truth_ratio_compat: TruthRatioCompat;
-  seed: number;
-  max_new_tokens: Record<string, number>;
-}
+export type { EvalSummary };
 
 /** Wall-clock seconds of one evaluation: returned and printed, never written (the files stay reproducible). */
 export interface EvalTiming {
@@ -150,7 +131,7 @@ function checkSettings(opts: EvaluateOptions): EvalSettings {
   const split = checkForgetSplit(opts.forgetSplit ?? DEFAULT_FORGET_SPLIT);
   const seed = opts.seed ?? 0;
   const compat = opts.truthRatio ?? 'tofu';
-  if (compat !== 'tofu' && compat !== 'clear-code') throw new UserError(`unknown truth-ratio form "${String(compat)}"; use tofu or clear-code`);
+  if (!TRUTH_RATIO_FORMS.includes(compat)) throw new UserError(`unknown truth-ratio form "${String(compat)}"; use ${TRUTH_RATIO_FORMS.join(' or ')}`);
   if (opts.dsSize !== undefined && !(Number.isInteger(opts.dsSize) && opts.dsSize >= 1)) throw new UserError(`--ds-size must be a positive integer, got ${opts.dsSize}`);
   const fqTask = taskById(bench, bench.forgetQualityTask);
   const gold = opts.gold ? readGold(opts.gold, { benchmark: bench.name, forgetSplit: split, task: fqTask.id, compat }) : null;
@@ -246,11 +227,11 @@ function extractionSummary(ext: TaskRun): NonNullable<EvalSummary['extraction']>
 
 /** Per-sample files first, the summary last: a summary.json always describes complete sample files. */
 function writeEvalFiles(outDir: string, runs: ReadonlyMap<string, TaskRun>, miaRecords: MiaRecord[] | null, summary: EvalSummary): void {
-  for (const [id, r] of runs) writeFileAtomic(join(outDir, `${id}.samples.json`), json(r.records));
+  for (const [id, r] of runs) writeFileAtomic(taskSamplesPath(outDir, id), json(r.records));
   // An earlier run's membership scores would contradict this summary when this run has none.
-  if (miaRecords) writeFileAtomic(join(outDir, 'mia.samples.json'), json(miaRecords));
-  else rmSync(join(outDir, 'mia.samples.json'), { force: true });
-  writeFileAtomic(join(outDir, 'summary.json'), json(summary));
+  if (miaRecords) writeFileAtomic(miaSamplesPath(outDir), json(miaRecords));
+  else rmSync(miaSamplesPath(outDir), { force: true });
+  writeFileAtomic(summaryPath(outDir), json(summary));
 }
 
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {

@@ -3,10 +3,10 @@
  * forget-quality task (`<task>.samples.json`) and its membership-inference AUCs (`summary.json`).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { type TruthRatioCompat } from './metrics/index.ts';
 import { MIA_ATTACKS, type MiaScores } from './privacy.ts';
+import { summaryPath, taskSamplesPath } from '../results/layout.ts';
 
 export interface GoldEval {
   dir: string;
@@ -30,7 +30,7 @@ function readJson(file: string, what: string): unknown {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function readGold(dir: string, expect: { benchmark: string; forgetSplit: string; task: string; compat: TruthRatioCompat }): GoldEval {
-  const summaryFile = join(dir, 'summary.json');
+  const summaryFile = summaryPath(dir);
   const summary = readJson(summaryFile, 'evaluation');
   if (!isObj(summary)) throw new UserError(`--gold: ${summaryFile} must hold a JSON object; re-run the gold model's evaluation`);
   if (summary.benchmark !== expect.benchmark || summary.forget_split !== expect.forgetSplit) {
@@ -43,7 +43,7 @@ export function readGold(dir: string, expect: { benchmark: string; forgetSplit: 
   if (goldCompat !== expect.compat) {
     throw new UserError(`--gold: gold's truth ratios use compat ${String(goldCompat)}, this evaluation ${expect.compat}; evaluate both with the same --truth-ratio`);
   }
-  const samplesFile = join(dir, `${expect.task}.samples.json`);
+  const samplesFile = taskSamplesPath(dir, expect.task);
   const samples = readJson(samplesFile, 'evaluation');
   if (!Array.isArray(samples) || samples.length === 0) throw new UserError(`--gold: ${samplesFile} must hold a non-empty array of samples; re-run the gold model's evaluation`);
   const indices: number[] = [];

@@ -4,10 +4,10 @@
  */
 import { DEFAULT_MIN_K, lossScore, miaAuc, minKPlusPlusScore, minKScore, privleak, zlibScore } from './metrics/index.ts';
 import { type ScoredAnswer } from './score.ts';
+import { MIA_ATTACKS, type MiaAttack } from '../protocol/vocabulary.ts';
+import { type MiaScores } from '../results/contract.ts';
 
-export const MIA_ATTACKS = ['loss', 'zlib', 'min_k', 'min_k_pp'] as const;
-export type MiaAttack = (typeof MIA_ATTACKS)[number];
-export type MiaScores = Record<MiaAttack, number>;
+export { MIA_ATTACKS, type MiaAttack, type MiaScores };
 
 /** One line of `mia.samples.json`. */
 export interface MiaRecord extends MiaScores {

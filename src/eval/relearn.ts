@@ -24,6 +24,7 @@ import { type TaskSpec } from './benchmark.ts';
 import { type EvalItem, type TaskRow, type TaskSources } from './task-data.ts';
 import { lossScores } from './task-metrics.ts';
 import { EvalTimer, scoreTask } from './task-run.ts';
+import { type RelearnSummary } from '../results/contract.ts';
 
 export interface RelearnOptions {
   steps: number;
@@ -43,18 +44,7 @@ export interface RelearnTask {
   losses: readonly SampleLosses[];
 }
 
-export interface RelearnSummary {
-  steps: number;
-  forget_prob_before: number;
-  forget_prob_after: number;
-  recovery: number;
-  lr: number;
-  batch_size: number;
-  train_rows: number;
-  eval_rows: number;
-  /** Probability and truth ratio of every re-scored task on the evaluated half, before and after. */
-  tasks: Record<string, { before: { prob: number; truth_ratio: number }; after: { prob: number; truth_ratio: number } }>;
-}
+export type { RelearnSummary };
 
 const isTrainRow = (index: number) => index % 2 === 0;
 

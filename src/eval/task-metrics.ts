@@ -16,6 +16,7 @@ import {
   truthRatios,
 } from './metrics/index.ts';
 import { type TaskSpec } from './benchmark.ts';
+import { type TaskScores } from '../results/contract.ts';
 import { type EvalItem } from './task-data.ts';
 
 /** One line of `<task>.samples.json` (README "Evaluation output format"). */
@@ -39,12 +40,7 @@ export interface SampleRecord {
 }
 
 /** A task's line in summary.json. */
-export interface TaskSummary {
-  prob: number;
-  rougeL_recall: number;
-  truth_ratio: number;
-  n: number;
-}
+export type TaskSummary = TaskScores;
 
 /** Probability and truth ratio of a task from its losses (also used on the relearning halves). */
 export interface LossScores {

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { CONFIG_FILE } from '../models/checkpoint.ts';
-import { MODELS_DIR, type Plan, type Stage } from './plan.ts';
+import { MODELS_DIR, evalsDir, modelCheckpointDir, summaryPath } from '../results/layout.ts';
+import { type Plan, type Stage } from './plan.ts';
 
 export const UNUSED_DIR = 'unused';
 
@@ -33,9 +34,9 @@ function mainOutput(s: Stage): string {
       return join(s.dir, 'README.md');
     case 'train':
     case 'unlearn':
-      return join(s.dir, 'checkpoint', CONFIG_FILE);
+      return join(modelCheckpointDir(s.dir), CONFIG_FILE);
     case 'eval':
-      return join(s.dir, 'summary.json');
+      return summaryPath(s.dir);
   }
 }
 
@@ -130,8 +131,8 @@ export function tidyRunDir(plan: Plan): string[] {
       moved.push(rel);
       continue;
     }
-    for (const e of subdirs(join(run, rel, 'eval'))) {
-      const erel = join(rel, 'eval', e);
+    for (const e of subdirs(evalsDir(join(run, rel)))) {
+      const erel = join(evalsDir(rel), e);
       if (!wanted.has(erel)) {
         move(join(run, erel), join(unused, erel));
         moved.push(erel);

@@ -7,6 +7,7 @@
  */
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { DATA_DIR, MODELS_DIR, evalDir, modelDir as runModelDir, modelRelDir } from '../results/layout.ts';
 import { type ForgetSplit, type RecipeName } from '../protocol/vocabulary.ts';
 import { type PipelineConfig } from './config/schema.ts';
 import { stageKey } from './keys.ts';
@@ -40,9 +41,6 @@ export interface Plan {
   models: string[];
 }
 
-export const DATA_DIR = 'data';
-export const MODELS_DIR = 'models';
-
 /** Where training keys start: the data source's identity (not where the cache lives). */
 function dataInputs(d: PipelineConfig['data']): Record<string, unknown> {
   if (d.source === 'synthetic') return { source: 'synthetic', ...d.synthetic };
@@ -71,7 +69,7 @@ class PlanBuilder {
   }
 
   modelDir(name: string): string {
-    return join(this.run, MODELS_DIR, name);
+    return runModelDir(this.run, name);
   }
 
   add(s: NewStage): Stage {
@@ -136,7 +134,7 @@ function planTraining(b: PlanBuilder): void {
     const inputs = recipe === 'base'
       ? { recipe, preset: model.preset, vocab_size: model.vocab_size, seed: model.seed, ...hyper }
       : { recipe, split, modality, seed: model.seed, ...hyper };
-    b.add({ id: `train:${name}`, kind: 'train', label: `train ${name}`, rel: join(MODELS_DIR, name), deps: [dep], priority, inputs, spec });
+    b.add({ id: `train:${name}`, kind: 'train', label: `train ${name}`, rel: modelRelDir(name), deps: [dep], priority, inputs, spec });
   };
   train('base', 'base', null, 'data', 90);
   train('target', 'target', null, 'train:base', 80);
@@ -171,7 +169,7 @@ function planUnlearning(b: PlanBuilder, points: readonly SweepPoint[], methodSou
         b.models.push(name);
         unlearned.push({ name, split });
         b.add({
-          id: `train:${name}`, kind: 'unlearn', label: `unlearn ${name}`, rel: join(MODELS_DIR, name), deps: ['train:target'], priority: 50, spec,
+          id: `train:${name}`, kind: 'unlearn', label: `unlearn ${name}`, rel: modelRelDir(name), deps: ['train:target'], priority: 50, spec,
           inputs: { method: p.method.name, source: methodSource(p.method.name), hyperparameters: p.hyperparameters, settings: st, seed, split, modality },
         });
       }
@@ -183,14 +181,14 @@ function planUnlearning(b: PlanBuilder, points: readonly SweepPoint[], methodSou
 /** Evaluations: gold's first (the others compare with it), then base, target and every unlearned model. */
 function planEvaluation(b: PlanBuilder, unlearned: readonly Unlearned[]): void {
   const { benchmarks, ...settings } = b.config.eval;
-  const evalDir = (name: string, benchmark: string, split: ForgetSplit) => join(MODELS_DIR, name, 'eval', `${benchmark}-${split}`);
+  const evalRel = (name: string, benchmark: string, split: ForgetSplit) => evalDir(modelRelDir(name), benchmark, split);
   const evalStage = (name: string, benchmark: string, split: ForgetSplit, priority: number) => {
     const isGold = name === `gold-${split}`;
     const goldId = `eval:gold-${split}:${benchmark}-${split}`;
-    const rel = evalDir(name, benchmark, split);
+    const rel = evalRel(name, benchmark, split);
     const spec: JobOf<'eval'> = {
       kind: 'eval', modelDir: b.modelDir(name), modelName: name, dataDir: b.dataDir, benchmark, split,
-      gold: isGold ? 'self' : join(b.run, evalDir(`gold-${split}`, benchmark, split)), outDir: join(b.run, rel), settings,
+      gold: isGold ? 'self' : join(b.run, evalRel(`gold-${split}`, benchmark, split)), outDir: join(b.run, rel), settings,
     };
     b.add({
       id: `eval:${name}:${benchmark}-${split}`, kind: 'eval', label: `eval ${name} on ${benchmark}/${split}`, rel, priority, spec,

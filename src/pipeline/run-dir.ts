@@ -8,14 +8,9 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { RESOLVED_CONFIG, RUN_LOCK, RUN_MARKER } from '../results/layout.ts';
 import { type HeldLock, type LockHolder, describeHolder, tryLock } from '../util/pid-lock.ts';
 
-/** Written into every run directory clearbench creates (or adopts): the licence to clear and move its outputs. */
-export const RUN_MARKER = '.clearbench-run.json';
-/** Present while a run works in the directory. */
-export const RUN_LOCK = '.clearbench-run.lock';
-/** The resolved config every run saves (older versions wrote no marker; this file identifies their directories). */
-export const RESOLVED_CONFIG = 'resolved-config.yaml';
 /** How the resolved config begins (see resolvedYaml). */
 export const RESOLVED_HEADER = '# resolved from ';
 

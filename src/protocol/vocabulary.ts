@@ -1,7 +1,8 @@
 /**
  * The protocol's words (docs/SPEC.md §1), defined once: the forget splits and the retain split that
  * complements each, the data modalities, the training recipes, the roles a model plays in a run, and
- * the label that carries no loss. Every layer imports them from here; the types derive from the lists.
+ * the label that carries no loss, the truth-ratio forms and the membership-inference attacks. Every layer
+ * imports them from here; the types derive from the lists.
  */
 import { UserError } from '../util/errors.ts';
 
@@ -36,6 +37,14 @@ export type RecipeName = (typeof RECIPES)[number];
 /** The role of a model in a run: a recipe's product, or the product of an unlearning method. */
 export const ROLES = [...RECIPES, 'unlearned'] as const;
 export type Role = (typeof ROLES)[number];
+
+/** `tofu`: per-sample mean over the perturbed answers (default). `clear-code`: one dataset-wide mean. */
+export const TRUTH_RATIO_FORMS = ['tofu', 'clear-code'] as const;
+export type TruthRatioCompat = (typeof TRUTH_RATIO_FORMS)[number];
+
+/** The membership-inference attacks whose AUCs and privleaks an evaluation reports. */
+export const MIA_ATTACKS = ['loss', 'zlib', 'min_k', 'min_k_pp'] as const;
+export type MiaAttack = (typeof MIA_ATTACKS)[number];
 
 /** The label of a position that carries no loss (prompt, image, padding); the engine's convention. */
 export { IGNORE_LABEL } from '../engine/graph.ts';

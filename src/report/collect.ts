@@ -6,8 +6,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { EVALS_DIR, EXPECTED_RESULTS_FILE, MODELS_DIR, evalsDir, metaPath, summaryPath, trainLogPath } from '../results/layout.ts';
 import {
-  EXPECTED_RESULTS_FILE,
   readEvalSummary,
   readExpectedResults,
   readModelMeta,
@@ -15,7 +15,7 @@ import {
   type EvalSummary,
   type ModelMeta,
   type TrainLogEntry,
-} from './contract.ts';
+} from '../results/contract.ts';
 
 /** One evaluation of one model: a summary.json and the meta.json of its model. */
 export interface EvalRecord {
@@ -70,20 +70,20 @@ export function collectRuns(runDirArgs: readonly string[]): CollectedResults {
 
   for (const runDir of runDirs) {
     if (!isDir(runDir)) throw new UserError(`${runDir}: run directory not found; check the path`);
-    const modelsDir = join(runDir, 'models');
+    const modelsDir = join(runDir, MODELS_DIR);
     const before = out.evals.length;
     for (const modelDir of isDir(modelsDir) ? sortedSubdirs(modelsDir) : []) {
       const dir = join(modelsDir, modelDir);
-      const evalRoot = join(dir, 'eval');
+      const evalRoot = evalsDir(dir);
       const evalDirs = isDir(evalRoot)
-        ? sortedSubdirs(evalRoot).filter((e) => existsSync(join(evalRoot, e, 'summary.json')))
+        ? sortedSubdirs(evalRoot).filter((e) => existsSync(summaryPath(join(evalRoot, e))))
         : [];
-      const logFile = join(dir, 'train_log.jsonl');
+      const logFile = trainLogPath(dir);
       if (evalDirs.length === 0) {
-        out.unevaluated.push({ runDir, modelDir: `models/${modelDir}` });
+        out.unevaluated.push({ runDir, modelDir: `${MODELS_DIR}/${modelDir}` });
         continue;
       }
-      const metaFile = join(dir, 'meta.json');
+      const metaFile = metaPath(dir);
       if (!existsSync(metaFile)) {
         throw new UserError(`${metaFile}: missing, but the model has evaluations; re-run the pipeline stage that trains this model`);
       }
@@ -92,8 +92,8 @@ export function collectRuns(runDirArgs: readonly string[]): CollectedResults {
         out.evals.push({
           runDir,
           meta,
-          evalDir: `models/${modelDir}/eval/${e}`,
-          summary: readEvalSummary(join(evalRoot, e, 'summary.json')),
+          evalDir: [MODELS_DIR, modelDir, EVALS_DIR, e].join('/'),
+          summary: readEvalSummary(summaryPath(join(evalRoot, e))),
         });
       }
       if (existsSync(logFile)) out.curves.push({ runDir, meta, entries: readTrainLog(logFile) });

@@ -6,7 +6,7 @@
  */
 import { UserError } from '../util/errors.ts';
 import type { EvalRecord } from './collect.ts';
-import type { Role } from './contract.ts';
+import type { Role } from '../protocol/vocabulary.ts';
 import { METRICS, TASK_QUANTITIES, type TaskQuantity } from './metrics.ts';
 import { meanCI95 } from './stats.ts';
 import { withoutWallClock } from './wall-clock.ts';

@@ -2,7 +2,7 @@
  * The leaderboard's metric columns: where each value comes from in the result files,
  * which direction is better, and how many digits a table shows.
  */
-import type { EvalSummary, ModelMeta } from './contract.ts';
+import type { EvalSummary, ModelMeta } from '../results/contract.ts';
 
 /** up: higher is better; down: lower is better; zero: closest to 0 is better; none: no ranking. */
 export type Direction = 'up' | 'down' | 'zero' | 'none';

@@ -4,6 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { REPORT_FILES } from '../results/layout.ts';
 import { buildLeaderboard } from './leaderboard.ts';
 import { renderLeaderboard, type Format } from './render/index.ts';
 
@@ -16,11 +17,11 @@ export interface ReportPaths {
 }
 
 const FILES: Record<keyof ReportPaths, [string, Format]> = {
-  markdown: ['leaderboard.md', 'md'],
-  csv: ['leaderboard.csv', 'csv'],
-  json: ['leaderboard.json', 'json'],
-  latex: ['leaderboard.tex', 'latex'],
-  html: ['report.html', 'html'],
+  markdown: [REPORT_FILES.markdown, 'md'],
+  csv: [REPORT_FILES.csv, 'csv'],
+  json: [REPORT_FILES.json, 'json'],
+  latex: [REPORT_FILES.latex, 'latex'],
+  html: [REPORT_FILES.html, 'html'],
 };
 
 export async function writeReports(runDir: string, options: { sortKey?: string } = {}): Promise<ReportPaths> {

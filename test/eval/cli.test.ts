@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { saveCheckpoint } from '../../src/models/checkpoint.ts';
 import { getBenchmark } from '../../benchmarks/index.ts';
 import { evaluate } from '../../src/eval/evaluate.ts';
-import { readEvalSummary } from '../../src/report/contract.ts';
+import { readEvalSummary } from '../../src/results/contract.ts';
 import { type EvalFixture, cleanup, evalFixture } from './fixture.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,7 +26,7 @@ function cli(...args: string[]) {
 beforeAll(async () => {
   fx = await evalFixture('eval-cli');
   modelDir = join(fx.root, 'run', 'models', 'tiny-target');
-  saveCheckpoint(join(modelDir, 'checkpoint'), { store: fx.model.store, config: fx.model.cfg, tokenizer: fx.model.tok, preset: 'tiny' });
+  saveCheckpoint(join(modelDir, 'checkpoint'), { store: fx.model.params, config: fx.model.config, tokenizer: fx.model.tokenizer, preset: 'tiny' });
 }, 60_000);
 
 afterAll(() => cleanup(fx));

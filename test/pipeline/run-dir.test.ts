@@ -11,7 +11,8 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tidyRunDir } from '../../src/pipeline/markers.ts';
-import { RUN_LOCK, RUN_MARKER, claimRunDir } from '../../src/pipeline/run-dir.ts';
+import { claimRunDir } from '../../src/pipeline/run-dir.ts';
+import { RUN_LOCK, RUN_MARKER } from '../../src/results/layout.ts';
 import { prepareRun, runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { plainDisplay } from '../../src/pipeline/console.ts';
 

@@ -10,10 +10,10 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readEvalSummary, readModelMeta } from '../../src/report/contract.ts';
+import { readEvalSummary, readModelMeta } from '../../src/results/contract.ts';
 import { plainDisplay } from '../../src/pipeline/console.ts';
 import { type RunResult, formatPlan, prepareRun, runPipeline } from '../../src/pipeline/run-pipeline.ts';
-import { RUN_LOCK, RUN_MARKER } from '../../src/pipeline/run-dir.ts';
+import { RUN_LOCK, RUN_MARKER } from '../../src/results/layout.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'clearbench.js');

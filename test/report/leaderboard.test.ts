@@ -158,7 +158,6 @@ describe('several run directories', () => {
     const again = copyRun('rerun');
     for (const model of ['target', 'gold', 'ga-lr1e-5', 'npo-lr1e-5-s1', 'npo-lr1e-5-s2', 'npo-lr1e-5-s3', 'simnpo-b4.5']) {
       editJson(join(again, 'models', model, 'meta.json'), (o) => { o.wall_s += 7.5; });
-      editJson(join(again, 'models', model, 'eval', 'clear-forget10', 'summary.json'), (o) => { o.timing.scoring_s += 1; o.timing.generation_s *= 2; });
     }
     const lb = buildLeaderboard([RUN, again]);
     const rows = lb.sections[0].rows;
@@ -283,7 +282,7 @@ describe('bad input', () => {
   test('optional sections may be null or absent', () => {
     const run = copyRun('optional');
     editJson(join(run, 'models', 'ga-lr1e-5', 'eval', 'clear-forget10', 'summary.json'), (o) => {
-      delete o.privacy; o.relearn = null; delete o.extraction; delete o.timing; delete o.forget_quality_ks;
+      delete o.privacy; o.relearn = null; delete o.extraction; delete o.forget_quality_ks;
     });
     const ga = buildLeaderboard([run]).sections[0].rows.find((r) => r.name === 'ga-lr1e-5')!;
     expect(ga.values.privleak.mean).toBeNull();

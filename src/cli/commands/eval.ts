@@ -7,6 +7,7 @@ import { BENCHMARKS, getBenchmark } from '../../../benchmarks/index.ts';
 import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS } from '../../protocol/vocabulary.ts';
 import { evaluate } from '../../eval/evaluate.ts';
 import { locateModel } from '../../eval/load-model.ts';
+import { evalDir } from '../../results/layout.ts';
 import { type TruthRatioCompat } from '../../eval/metrics/index.ts';
 
 interface EvalFlags {
@@ -53,7 +54,7 @@ export function registerEval(program: Command): void {
     .option('--cache-dir <dir>', 'cache of decoded images (default $CLEARBENCH_CACHE or ~/.cache/clearbench)')
     .action(async (o: EvalFlags) => {
       if (!o.data) throw new UserError('eval needs the dataset: pass --data <dir> (a CLEAR-layout directory, e.g. from `clearbench synth --out <dir>`)');
-      const outDir = o.out ?? join(locateModel(o.model).modelDir, 'eval', `${o.benchmark}-${o.forgetSplit}`);
+      const outDir = o.out ?? evalDir(locateModel(o.model).modelDir, o.benchmark, o.forgetSplit);
       const { summary, timing } = await evaluate({
         model: o.model,
         modelName: o.name,

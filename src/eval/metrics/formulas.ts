@@ -7,6 +7,7 @@
 import { UserError } from '../../util/errors.ts';
 import { jensenShannonDistance } from './jensen-shannon.ts';
 import { ks2samp } from './ks.ts';
+import { type TruthRatioCompat } from '../../protocol/vocabulary.ts';
 
 /** Mean losses of one eval sample: ground truth, paraphrase, and every perturbed answer. */
 export interface SampleLosses {
@@ -22,8 +23,7 @@ export interface TaskScores {
   truth_ratio: number;
 }
 
-/** `tofu`: per-sample mean over the perturbed answers (default). `clear-code`: one dataset-wide mean. */
-export type TruthRatioCompat = 'tofu' | 'clear-code';
+export type { TruthRatioCompat };
 
 /** Forget tasks report mean min(R, 1/R); every other task mean max(0, 1 − 1/R). */
 export type TaskKind = 'forget' | 'other';

@@ -3,17 +3,17 @@
  * evaluation, writing the stage's output (the dataset; a model directory's checkpoint/, train_log.jsonl
  * and meta.json; the evaluation files). The pipeline marks the stage done only after the job succeeded.
  */
-import { join } from 'node:path';
 import { MethodRegistry } from '../../methods/registry.ts';
 import { runUnlearning } from '../../methods/unlearning-job.ts';
 import { runRecipe } from '../../train/recipe-job.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
+import { metaPath } from '../../results/layout.ts';
 import { runDataJob } from './data-job.ts';
 import { runEvalJob } from './eval-job.ts';
 import { type JobOf, type JobReporter, type JobSpec, type MetaDraft } from './spec.ts';
 
 function writeMeta(modelDir: string, meta: MetaDraft, wallS: number): void {
-  writeFileAtomic(join(modelDir, 'meta.json'), `${JSON.stringify({ ...meta, wall_s: Math.round(wallS * 10) / 10 }, null, 2)}\n`);
+  writeFileAtomic(metaPath(modelDir), `${JSON.stringify({ ...meta, wall_s: Math.round(wallS * 10) / 10 }, null, 2)}\n`);
 }
 
 async function train({ kind: _, meta, ...params }: JobOf<'train'>, report: JobReporter): Promise<void> {

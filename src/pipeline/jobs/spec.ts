@@ -4,7 +4,7 @@
  * evaluation jobs' own), plus what the pipeline adds (the model's meta.json, the method by name). Paths are
  * absolute; the ORT thread budget comes from the worker's CLEARBENCH_THREADS, not from the spec.
  */
-import { type ModelMeta } from '../../report/contract.ts';
+import { type ModelMeta } from '../../results/contract.ts';
 import { type UnlearningJob } from '../../methods/unlearning-job.ts';
 import { type RecipeJob } from '../../train/recipe-job.ts';
 import { type DataParams } from './data-job.ts';
