@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../util/errors.ts';
+import { errorLine, exitCodeOf } from '../util/errors.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerTokenizer } from './commands/tokenizer.ts';
@@ -36,10 +36,6 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const debug = program.opts().debug || process.argv.includes('--debug');
-  if (err instanceof UserError && !debug) {
-    process.stderr.write(`clearbench: ${err.message}\n`);
-    process.exit(err.exitCode);
-  }
-  process.stderr.write(`clearbench: ${debug && err instanceof Error ? err.stack : String((err as Error)?.message ?? err)}\n`);
-  process.exit(1);
+  process.stderr.write(`${errorLine(err, debug)}\n`);
+  process.exit(exitCodeOf(err));
 }

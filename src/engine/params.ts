@@ -1,6 +1,8 @@
 /**
- * Named float32 parameters owned by the caller. Sessions read them as graph inputs without copying, and
- * training steps write the updated values into a second buffer that is then swapped in.
+ * Named float32 parameters owned by the caller. Sessions read them as graph inputs without copying. A
+ * Trainer copies each trainable parameter once into its WebAssembly memory and points the entry's `data`
+ * at that copy; every step then updates the values there in place (step.ts), so readers of `data` always
+ * see the current values.
  */
 import { type Graph, type Shape, type Tensor, sizeOf } from './graph.ts';
 

@@ -5,7 +5,7 @@
  * the CLI writes errors (`clearbench: …`): that line is what the executor reports.
  */
 import { readFileSync } from 'node:fs';
-import { UserError } from '../util/errors.ts';
+import { UserError, errorLine, exitCodeOf } from '../util/errors.ts';
 import { runJob } from './jobs/run-job.ts';
 import { type JobReporter, type JobSpec, type WorkerMessage } from './jobs/spec.ts';
 
@@ -41,8 +41,8 @@ export async function workerMain(specFile: string | undefined): Promise<void> {
     const spec = JSON.parse(readFileSync(specFile, 'utf8')) as JobSpec;
     await runJob(spec, reporter());
   } catch (err) {
-    process.stderr.write(`clearbench: ${String((err as Error)?.message ?? err)}\n`);
-    process.exit(err instanceof UserError ? err.exitCode : 1);
+    process.stderr.write(`${errorLine(err)}\n`);
+    process.exit(exitCodeOf(err));
   } finally {
     process.off('disconnect', orphaned);
     if (process.connected) process.disconnect(); // the IPC channel would keep the worker alive

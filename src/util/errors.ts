@@ -8,3 +8,16 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * The one line an entry point (the CLI, a pipeline worker) writes for an error that ends it: the message,
+ * or with `debug` the stack. The executor reports a failed job by this line, so both write it the same way.
+ */
+export function errorLine(err: unknown, debug = false): string {
+  return `clearbench: ${debug && err instanceof Error ? err.stack : String((err as Error)?.message ?? err)}`;
+}
+
+/** The exit code an error ends the process with: a UserError's own, 1 for anything else. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof UserError ? err.exitCode : 1;
+}
