@@ -3,10 +3,11 @@
  * exactly `newTokens` tokens per row (eos ignored), cached (prefill + decode steps) against the uncached
  * full recompute, at each batch size.
  */
-import { ParamStore } from '../engine/params.ts';
 import { type EncodedSample } from '../models/batch.ts';
 import { type BaseGenerator, Generator, ReferenceGenerator } from '../models/generate.ts';
 import { type VLMConfig, imageTokenCount, initVLM, preset } from '../models/vlm.ts';
+import { VlmModel } from '../models/vlm-model.ts';
+import { ParamStore } from '../engine/params.ts';
 import { DEFAULT_VOCAB_SIZE } from '../models/tokenizer/index.ts';
 import { SPECIAL_IDS } from '../models/tokenizer/special-tokens.ts';
 import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
@@ -99,11 +100,13 @@ export async function benchGenerate(opts: GenerateBenchOptions = {}, onProgress?
   const cfg = preset('small', DEFAULT_VOCAB_SIZE);
   const store = new ParamStore();
   initVLM(store, cfg, seed);
+  // Random weights and token ids: the generator never reads the tokenizer on the id-level path.
+  const model = new VlmModel(store, cfg, null as never, 'small');
   const rows: GenerateBenchRow[] = [];
   for (const B of opts.batches ?? [8, 1]) {
     const prompts = randomPrompts(cfg, B, Rng.derive(seed, `bench-generate/${B}`));
-    const cached = new Generator(store, cfg, { threads, decodeThreads });
-    const reference = new ReferenceGenerator(store, cfg, { threads });
+    const cached = new Generator(model, { threads, decodeThreads });
+    const reference = new ReferenceGenerator(model, { threads });
     onProgress?.(`batch ${B}`);
     const run = (gen: BaseGenerator, maxNewTokens: number) => async () => (await gen.generateIds(prompts, { maxNewTokens, ignoreEos: true })).ids;
     const [c, p, u] = await timeAlternating([run(cached, newTokens), run(cached, 1), run(reference, newTokens)], repeats);

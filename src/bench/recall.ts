@@ -6,11 +6,11 @@
 import { openClear } from '../data/dataset.ts';
 import { TensorCache } from '../data/tensor-cache.ts';
 import { type CaptionRow } from '../data/schema.ts';
-import { checkpointDir, loadCheckpoint } from '../models/checkpoint.ts';
+import { loadModel } from '../models/model-kinds.ts';
 import { Generator } from '../models/generate.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
 import { rougeLRecall } from '../eval/metrics/rouge.ts';
-import { prepareImages } from '../train/loop.ts';
+import { prepareImages } from '../train/examples.ts';
 import { DEFAULT_FORGET_SPLIT, type ForgetSplit, RETAIN_SPLIT_OF } from '../protocol/vocabulary.ts';
 
 export interface RecallSet {
@@ -33,16 +33,15 @@ export interface RecallResult {
 export async function benchRecall(opts: { model: string; dataDir: string; split?: ForgetSplit; maxImages?: number; threads?: number }): Promise<RecallResult> {
   const t0 = performance.now();
   const split = opts.split ?? DEFAULT_FORGET_SPLIT;
-  const ckpt = loadCheckpoint(checkpointDir(opts.model));
-  const cfg = ckpt.config.model;
-  const gen = new Generator(ckpt.store, cfg, { threads: opts.threads });
+  const model = loadModel(opts.model);
+  const gen = new Generator(model, { threads: opts.threads });
   const clear = await openClear(opts.dataDir);
   const measure = async (config: string): Promise<RecallSet> => {
     const rows = ((await clear.loadConfig(config)) as CaptionRow[]).slice(0, opts.maxImages ?? 200);
-    const images = await prepareImages(rows.map((r) => ({ question: '', answer: '', image: r.image })), cfg.vision.imageSize, TensorCache.default());
+    const images = await prepareImages(model, rows, TensorCache.default());
     const img = (r: CaptionRow) => images.get(r.image)!;
-    const names = await gen.generate(ckpt.tokenizer, rows.map((r) => ({ question: FACE_PROMPT, image: img(r) })), { maxNewTokens: 16 });
-    const caps = await gen.generate(ckpt.tokenizer, rows.map((r, i) => ({ question: CAPTION_QUESTIONS[i % CAPTION_QUESTIONS.length], image: img(r) })), { maxNewTokens: 64 });
+    const names = await gen.generate(model.tokenizer, rows.map((r) => ({ question: FACE_PROMPT, image: img(r) })), { maxNewTokens: 16 });
+    const caps = await gen.generate(model.tokenizer, rows.map((r, i) => ({ question: CAPTION_QUESTIONS[i % CAPTION_QUESTIONS.length], image: img(r) })), { maxNewTokens: 64 });
     return {
       persons: new Set(rows.map((r) => r.name)).size,
       images: rows.length,

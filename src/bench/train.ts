@@ -12,7 +12,8 @@ import { type CausalLMConfig, causalLMForward, initCausalLM } from '../models/ca
 import { Rng } from '../util/rng.ts';
 import { summarizeProfile } from '../engine/profile.ts';
 import { type PresetName, type VLMConfig, imageTokenCount, initVLM, preset } from '../models/vlm.ts';
-import { type EncodedSample, makeBatch, shapeKey } from '../models/batch.ts';
+import { type EncodedSample, shapeKey } from '../models/batch.ts';
+import { VlmModel } from '../models/vlm-model.ts';
 import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
 import { lmLossBuilder } from '../train/loop.ts';
 import { type Feeds } from '../engine/session.ts';
@@ -102,8 +103,10 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
       const image = new Float32Array(3 * cfg.vision.imageSize ** 2).map(() => rng.next() * 2 - 1);
       return { ids: [...Array(n).fill(imageToken), ...text], labels: [...Array(n).fill(IGNORE_LABEL), ...text], image, imageAt: 0 };
     });
-    const batch = makeBatch(cfg, samples, { padSide: 'right', padTo: T });
-    run = { cfg, imageTokens: n, key: shapeKey(batch.shape), build: lmLossBuilder(store, cfg, batch), feeds: { ...batch.feeds, targets: batch.targets } };
+    // Token ids are drawn directly: the loss graph never reads a tokenizer.
+    const model = new VlmModel(store, cfg, null as never, name);
+    const batch = model.batch(samples, { padSide: 'right', padTo: T });
+    run = { cfg, imageTokens: n, key: shapeKey(batch.shape), build: lmLossBuilder(model, batch), feeds: { ...batch.feeds, targets: batch.targets } };
   }
   const threads = opts.threads ?? 2;
   const trainer = await Trainer.create(store, { optimizer: { type: 'adamw', lr: 1e-3 }, threads, profilePrefix: opts.profilePrefix });

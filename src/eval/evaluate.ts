@@ -85,12 +85,12 @@ async function resolveModel(model: Model | string): Promise<Model> {
   return typeof model === 'string' ? loadModel(model) : model;
 }
 
-async function openSources(dataDir: string, b: BenchmarkSpec, imageSize: number, cacheDir?: string): Promise<TaskSources> {
+async function openSources(dataDir: string, b: BenchmarkSpec, model: Model, cacheDir?: string): Promise<TaskSources> {
   const { clear, tofu } = await openDataDir(dataDir);
   if (!tofu && b.tasks.some((t) => t.dataset === 'tofu')) {
     throw new UserError(`benchmark ${b.name} needs the TOFU text configs in ${join(dataDir, 'tofu')}, which does not exist; regenerate the data with clearbench synth or use --benchmark clear`);
   }
-  return { clear, tofu, imageSize, cache: cacheDir ? new TensorCache(cacheDir) : undefined };
+  return { clear, tofu, model, cache: cacheDir ? new TensorCache(cacheDir) : undefined };
 }
 
 function datasetOf(sources: TaskSources, task: TaskSpec): Dataset | null {
@@ -242,13 +242,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
 
   const model = await resolveModel(opts.model);
   const modelName = modelNameOf(opts);
-  const sources = await openSources(opts.dataDir, bench, model.cfg.vision.imageSize, opts.cacheDir);
+  const sources = await openSources(opts.dataDir, bench, model, opts.cacheDir);
   const ses: EvalSession = {
     model,
     sources,
     timer: new EvalTimer(),
     scorer: new Scorer(model, opts.threads, opts.batchSize ?? 16),
-    generator: new Generator(model.store, model.cfg, { threads: opts.threads }),
+    generator: new Generator(model, { threads: opts.threads }),
   };
   let runs: Map<string, TaskRun>;
   let maxNewTokens: Record<string, number>;

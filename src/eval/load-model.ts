@@ -1,9 +1,10 @@
 /**
  * A model to evaluate from a directory: a model directory (`<dir>/checkpoint/` as `clearbench train` writes
- * it) or a checkpoint directory itself, as the (parameters, architecture, tokenizer) triple the evaluator runs.
+ * it) or a checkpoint directory itself, loaded by the model kind its config.json names (models/model-kinds.ts).
  */
 import { basename, dirname } from 'node:path';
-import { checkpointDir, loadCheckpoint } from '../models/checkpoint.ts';
+import { checkpointDir } from '../models/checkpoint.ts';
+import { loadModel as loadModelDir } from '../models/model-kinds.ts';
 import { type Model } from './score.ts';
 import { CHECKPOINT_DIR } from '../results/layout.ts';
 
@@ -22,6 +23,5 @@ export function locateModel(dir: string): ModelLocation {
 }
 
 export async function loadModel(dir: string): Promise<Model> {
-  const ckpt = await loadCheckpoint(locateModel(dir).checkpoint);
-  return { store: ckpt.store, cfg: ckpt.config.model, tok: ckpt.tokenizer };
+  return loadModelDir(locateModel(dir).checkpoint);
 }

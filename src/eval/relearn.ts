@@ -13,9 +13,9 @@
  */
 import { type Row } from '../data/schema.ts';
 import { Trainer } from '../engine/step.ts';
-import { encodeSample, makeBatch, shapeKey } from '../models/batch.ts';
-import { type Example, examplesFromRows, questionFor } from '../train/examples.ts';
-import { epochBatches, lmLossBuilder, prepareImages } from '../train/loop.ts';
+import { shapeKey } from '../models/model.ts';
+import { type Example, examplesFromRows, prepareImages } from '../train/examples.ts';
+import { encodeExamples, lengthSortedBatches, lmLossBuilder } from '../train/loop.ts';
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { type TruthRatioCompat, type SampleLosses } from './metrics/index.ts';
@@ -54,27 +54,24 @@ export function recovery(before: number, after: number): number {
 
 /** Fine-tune a copy of the model for exactly `steps` optimiser steps on the examples. */
 async function fineTune(model: Model, examples: readonly Example[], sources: TaskSources, opts: RelearnOptions & { lr: number; batchSize: number }): Promise<Model> {
-  const { cfg, tok } = model;
-  const images = await prepareImages(examples, cfg.vision.imageSize, sources.cache);
-  const store = model.store.clone();
-  const trainer = await Trainer.create(store, {
+  const images = await prepareImages(model, examples, sources.cache);
+  const copy = model.withParams(model.params.clone());
+  const trainer = await Trainer.create(copy.params, {
     optimizer: { type: 'adamw', lr: opts.lr, weightDecay: 0.01 },
     maxGradNorm: 1,
     threads: opts.threads,
   });
   const rng = Rng.derive(opts.seed, 'relearn/batches');
   for (let epoch = 0; trainer.step < opts.steps; epoch++) {
-    const encoded = examples.map((ex, i) =>
-      encodeSample(tok, cfg, { question: questionFor(ex, opts.seed, epoch, i), answer: ex.answer, image: ex.image ? images.get(ex.image)! : null }),
-    );
-    for (const idx of epochBatches(encoded, opts.batchSize, rng)) {
+    const encoded = encodeExamples(copy, examples, examples.map((_, i) => i), images, opts.seed, epoch);
+    for (const idx of lengthSortedBatches(encoded, opts.batchSize, rng)) {
       if (trainer.step >= opts.steps) break;
-      const batch = makeBatch(cfg, idx.map((i) => encoded[i]), { padSide: 'right' });
-      await trainer.run(shapeKey(batch.shape), lmLossBuilder(store, cfg, batch), { ...batch.feeds, targets: batch.targets });
+      const batch = copy.batch(idx.map((i) => encoded[i]), { padSide: 'right' });
+      await trainer.run(shapeKey(batch.shape), lmLossBuilder(copy, batch), { ...batch.feeds, targets: batch.targets });
     }
   }
   // The trainer keeps the parameters in its own memory; scoring gets a detached copy.
-  return { store: store.clone(), cfg, tok };
+  return copy.withParams(copy.params.clone());
 }
 
 export async function relearnAttack(

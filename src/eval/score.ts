@@ -4,12 +4,10 @@
  * deviation of log p(z) under p over the vocabulary (Min-K%++) — from one batched forward pass.
  */
 import { type Graph } from '../engine/graph.ts';
-import { bindParams, type ParamStore } from '../engine/params.ts';
+import { bindParams } from '../engine/params.ts';
 import { tokenLogProbs } from '../engine/losses.ts';
 import { ForwardRunner } from '../models/runner.ts';
-import { type Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { type VLMConfig, declareInputs, vlmForward } from '../models/vlm.ts';
-import { type Sample, type VLMBatch, encodeSample, makeBatch, shapeKey } from '../models/batch.ts';
+import { type LoadedModel, type ModelBatch, type Sample, shapeKey } from '../models/model.ts';
 import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
 
 export interface TokenScores {
@@ -27,17 +25,14 @@ export interface ScoredAnswer extends TokenScores {
   meanNll: number;
 }
 
-export interface Model {
-  store: ParamStore;
-  cfg: VLMConfig;
-  tok: Tokenizer;
-}
+/** The model an evaluation runs (model.ts). */
+export type Model = LoadedModel;
 
-function scoreGraph(store: ParamStore, cfg: VLMConfig, batch: VLMBatch) {
+function scoreGraph(model: LoadedModel, batch: ModelBatch) {
   return (g: Graph) => {
-    const x = declareInputs(g, cfg, batch.shape);
+    const x = model.declareInputs(g, batch.shape);
     const targets = g.input('targets', [batch.shape.B, batch.shape.S], 'int64');
-    const { logits } = vlmForward(g, bindParams(g, store), cfg, x);
+    const { logits } = model.forward(g, bindParams(g, model.params), x);
     const lsm = logits.logSoftmax(-1);
     const p = lsm.exp();
     const mu = p.mul(lsm).sum(-1);
@@ -54,15 +49,15 @@ function scoreGraph(store: ParamStore, cfg: VLMConfig, batch: VLMBatch) {
 export class Scorer {
   readonly runner: ForwardRunner;
   constructor(readonly model: Model, threads?: number, readonly batchSize = 16) {
-    this.runner = new ForwardRunner(model.store, threads);
+    this.runner = new ForwardRunner(model.params, threads);
   }
 
   /** Score every sample's answer (samples must have answers); results are in input order. */
   async score(samples: readonly Sample[]): Promise<ScoredAnswer[]> {
-    const { store, cfg, tok } = this.model;
+    const { model } = this;
     const encoded = samples.map((s) => {
       if (s.answer === undefined) throw new Error('scoring needs an answer for every sample');
-      return encodeSample(tok, cfg, s);
+      return model.encode(s);
     });
     const out: ScoredAnswer[] = new Array(samples.length);
     // Batch samples of one modality and similar length together; order is restored at the end.
@@ -71,8 +66,8 @@ export class Scorer {
       const withImage = encoded[order[i]].image !== null;
       const idx: number[] = [];
       while (i < order.length && idx.length < this.batchSize && (encoded[order[i]].image !== null) === withImage) idx.push(order[i++]);
-      const batch = makeBatch(cfg, idx.map((k) => encoded[k]), { padSide: 'right' });
-      const r = await this.runner.run(`score:${shapeKey(batch.shape)}`, scoreGraph(store, cfg, batch), { ...batch.feeds, targets: batch.targets });
+      const batch = model.batch(idx.map((k) => encoded[k]), { padSide: 'right' });
+      const r = await this.runner.run(`score:${shapeKey(batch.shape)}`, scoreGraph(model, batch), { ...batch.feeds, targets: batch.targets });
       const logp = r.logp.data as Float32Array;
       const argmax = r.argmax.data as BigInt64Array;
       const mu = r.mu.data as Float32Array;

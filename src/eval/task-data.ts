@@ -5,9 +5,9 @@
  */
 import { type Dataset } from '../data/dataset.ts';
 import { type ImageCell } from '../data/schema.ts';
-import { imagesToTensor } from '../data/images.ts';
 import { type TensorCache } from '../data/tensor-cache.ts';
 import { chooseQuestion } from '../models/chat.ts';
+import { type LoadedModel } from '../models/model.ts';
 import { UserError } from '../util/errors.ts';
 import { type TaskSpec } from './benchmark.ts';
 
@@ -16,8 +16,8 @@ export interface TaskSources {
   clear: Dataset<'clear'>;
   /** The TOFU text companion (`<data>/tofu`), when present. */
   tofu: Dataset<'tofu'> | null;
-  /** Side of the model's square image input. */
-  imageSize: number;
+  /** The evaluated model's image preprocessing (model.ts). */
+  model: Pick<LoadedModel, 'preprocessImages'>;
   /** Disk cache of decoded image tensors. */
   cache?: TensorCache;
 }
@@ -62,7 +62,7 @@ function texts(task: TaskSpec, config: string, row: TaskRow, i: number, column: 
   return v as string[];
 }
 
-/** Decoded image tensors of rows (CHW float32 in [-1, 1]), one per row. */
+/** Image tensors of rows, preprocessed as the model takes them, one per row. */
 export async function rowImages(task: TaskSpec, config: string, rows: readonly TaskRow[], sources: TaskSources): Promise<Float32Array[]> {
   const cells = rows.map((r, i) => {
     const cell = r.image as ImageCell | null | undefined;
@@ -71,10 +71,7 @@ export async function rowImages(task: TaskSpec, config: string, rows: readonly T
     }
     return { bytes: cell.bytes, source: `${config}, row ${i}` };
   });
-  const size = sources.imageSize;
-  const all = await imagesToTensor(cells, size, { cache: sources.cache });
-  const per = 3 * size * size;
-  return rows.map((_, i) => all.subarray(i * per, (i + 1) * per));
+  return sources.model.preprocessImages(cells, sources.cache);
 }
 
 /**

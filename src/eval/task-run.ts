@@ -2,7 +2,7 @@
  * Running a model on one task's samples: one batched teacher-forced Scorer call over every answer
  * (ground truth, paraphrase, perturbed) and greedy generation with the KV cache, each timed.
  */
-import { type Sample, encodeSample } from '../models/batch.ts';
+import { type Sample } from '../models/model.ts';
 import { type BaseGenerator } from '../models/generate.ts';
 import { type Model, type ScoredAnswer, type Scorer } from './score.ts';
 import { type TaskSpec } from './benchmark.ts';
@@ -64,8 +64,8 @@ export async function scoreGroundTruths(scorer: Scorer, items: readonly EvalItem
 
 /** The default budget of a task: 300 tokens, or what the longest prompt leaves of the model's positions. */
 export function defaultMaxNewTokens(model: Model, items: readonly EvalItem[]): number {
-  const longest = Math.max(...items.map((it) => encodeSample(model.tok, model.cfg, { question: it.question, image: it.image }).ids.length));
-  return Math.max(1, Math.min(DEFAULT_MAX_NEW_TOKENS, model.cfg.lm.maxSeq - longest));
+  const longest = Math.max(...items.map((it) => model.encode({ question: it.question, image: it.image }).ids.length));
+  return Math.max(1, Math.min(DEFAULT_MAX_NEW_TOKENS, model.dims.maxSeq - longest));
 }
 
 /** Greedy generations (image in the input, stop at <|eos|>) for every item, in item order. */
@@ -78,6 +78,6 @@ export async function generateTask(
 ): Promise<{ texts: string[]; maxNewTokens: number }> {
   const maxNewTokens = opts.maxNewTokens ?? defaultMaxNewTokens(model, items);
   const prompts: Sample[] = items.map((it) => ({ question: it.question, image: it.image }));
-  const out = await timer.time('generation_s', () => generator.generate(model.tok, prompts, { maxNewTokens, batchSize: opts.batchSize }));
+  const out = await timer.time('generation_s', () => generator.generate(model.tokenizer, prompts, { maxNewTokens, batchSize: opts.batchSize }));
   return { texts: out.map((g) => g.text), maxNewTokens };
 }

@@ -17,16 +17,6 @@ export interface StreamSample {
 
 export type StepSamples = Partial<Record<StreamName, StreamSample[]>>;
 
-/** Forget-batch indices of one epoch: per modality, shuffled, cut into batches; batch order shuffled. */
-export function forgetBatches(forget: readonly Example[], batchSize: number, rng: Rng): number[][] {
-  const batches: number[][] = [];
-  for (const withImage of [true, false]) {
-    const idx = rng.shuffle(forget.map((_, i) => i).filter((i) => (forget[i].image !== null) === withImage));
-    for (let i = 0; i < idx.length; i += batchSize) batches.push(idx.slice(i, i + batchSize));
-  }
-  return rng.shuffle(batches);
-}
-
 /**
  * The samples of every requested stream for one forget batch. Draws depend only on (seed, epoch,
  * forget index), so they do not change with the set of streams or the batch order.

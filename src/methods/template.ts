@@ -155,7 +155,7 @@ describe('${name}: direction on a tiny target model', () => {
   test('the forget NLL rises; the retain NLL is measured', async () => {
     const t = await tinyTarget();
     const [f0, r0] = [await measure(t, t.forget), await measure(t, t.retain)];
-    await unlearn({ method, store: t.store, cfg: t.cfg, tok: t.tok, forget: t.forget, retain: t.retain, images: t.images, epochs: 3, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
+    await unlearn({ method, model: t.model, forget: t.forget, retain: t.retain, images: t.images, epochs: 3, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
     const [f1, r1] = [await measure(t, t.forget), await measure(t, t.retain)];
     console.log(\`${name}: forget NLL \${f0.meanNll.toFixed(3)} → \${f1.meanNll.toFixed(3)}, retain NLL \${r0.meanNll.toFixed(3)} → \${r1.meanNll.toFixed(3)}\`);
     expect(f1.meanNll).toBeGreaterThan(f0.meanNll + 0.3);

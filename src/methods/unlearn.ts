@@ -6,15 +6,13 @@
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Graph, type Tensor } from '../engine/graph.ts';
-import { bindParams, type ParamLookup, type ParamStore } from '../engine/params.ts';
+import { bindParams, type ParamLookup } from '../engine/params.ts';
 import { Trainer, type OptimizerOptions } from '../engine/step.ts';
 import { answerMask } from '../engine/losses.ts';
-import { type Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { type VLMConfig, declareInputs, vlmForward } from '../models/vlm.ts';
-import { encodeSample, makeBatch, shapeKey, type VLMBatch } from '../models/batch.ts';
-import { type Example } from '../train/examples.ts';
+import { type LoadedModel, type ModelBatch, type ModelDims, shapeKey } from '../models/model.ts';
+import { type Example, type ImageTensors } from '../train/examples.ts';
 import { loraDeltaExpr } from '../models/lora.ts';
-import { batchesPerEpoch, type ImageTensors } from '../train/loop.ts';
+import { batchesPerEpoch, epochBatches } from '../train/loop.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { stopOnNonFinite } from '../engine/non-finite.ts';
@@ -22,32 +20,39 @@ import {
   type AnyMethod, type HyperOf, type HyperSchema, type LossContext, type LossResult, type MethodDefinition, type ModelInfo, type ModelOutputs,
   type StreamName, type StreamView, validateHyperparameters, streamsOf,
 } from './api.ts';
-import { forgetBatches, stepSamples, type StreamSample } from './streams.ts';
+import { stepSamples, type StreamSample } from './streams.ts';
 
 const REF = 'ref.';
 const START = 'start.';
 /** What to try when a step's loss is not finite: too large a step, or a loss term that diverges (log of 0). */
 const NON_FINITE_FIX = "lower the learning rate (unlearning.lr, or lr in the method's entry of the run config); if that does not help, check the method's loss for a log or division that can reach 0";
 
-export interface UnlearnOptions<S extends HyperSchema = HyperSchema> {
+/**
+ * What an unlearning run is asked to do, whatever it runs on: defined once, here, where it is carried out.
+ * The job (unlearning-job.ts: which checkpoint, data and output) and the pipeline's job spec extend it.
+ */
+export interface UnlearningSettings<S extends HyperSchema = HyperSchema> {
   method: MethodDefinition<S>;
   hyperparameters?: Record<string, unknown>;
-  store: ParamStore;
-  cfg: VLMConfig;
-  tok: Tokenizer;
-  forget: readonly Example[];
-  retain: readonly Example[];
-  images: ImageTensors;
   epochs: number;
   batchSize: number;
-  optimizer: OptimizerOptions;
   seed: number;
-  /** Parameter-name prefixes kept frozen (default: the vision encoder, as in CLEAR). */
+  /** Parameter-name prefixes kept frozen (default: what the model kind freezes, the vision encoder for the VLM). */
   frozen?: readonly string[];
   /** λ of the CLEAR paper's λ·‖ΔW‖₁ (ΔW = θ − θ_start, or the LoRA product). */
   l1Lambda?: number;
-  logFile?: string;
   onStep?: (s: UnlearnStepLog) => void;
+}
+
+/** The unlearning loop's input: the settings on a loaded model and its data. */
+export interface UnlearnOptions<S extends HyperSchema = HyperSchema> extends UnlearningSettings<S> {
+  /** Trained in place. */
+  model: LoadedModel;
+  forget: readonly Example[];
+  retain: readonly Example[];
+  images: ImageTensors;
+  optimizer: OptimizerOptions;
+  logFile?: string;
 }
 
 export interface UnlearnStepLog {
@@ -68,8 +73,8 @@ export interface UnlearnSummary {
   trained: string[];
 }
 
-export function modelInfo(cfg: VLMConfig): ModelInfo {
-  return { layers: cfg.lm.layers, dModel: cfg.lm.dModel, vocabSize: cfg.lm.vocabSize };
+export function modelInfo(dims: ModelDims): ModelInfo {
+  return { layers: dims.layers, dModel: dims.dModel, vocabSize: dims.vocabSize };
 }
 
 /** A lookup reading another name prefix of the same store (the frozen copies). */
@@ -77,14 +82,18 @@ function prefixed(P: ParamLookup, prefix: string): ParamLookup {
   return Object.assign((name: string) => P(prefix + name), { has: (name: string) => P.has(prefix + name) });
 }
 
-/** Which parameters train: not frozen by prefix, and as the method restricts. LoRA adapters only, when present. */
-function trainableNames(store: ParamStore, m: AnyMethod, h: Record<string, unknown>, info: ModelInfo, frozen: readonly string[]): string[] {
-  const names = store.names().filter((n) => !n.startsWith(REF) && !n.startsWith(START));
+/**
+ * Which parameters train: not frozen (by the run's prefixes, else by the model kind's default), and as the
+ * method restricts. LoRA adapters only, when present.
+ */
+function trainableNames(model: LoadedModel, m: AnyMethod, h: Record<string, unknown>, info: ModelInfo, frozenPrefixes: readonly string[] | undefined): string[] {
+  const frozen = (n: string) => (frozenPrefixes ? frozenPrefixes.some((p) => n.startsWith(p)) : !model.defaultTrainable(n));
+  const names = model.params.names().filter((n) => !n.startsWith(REF) && !n.startsWith(START));
   const lora = names.some((n) => n.endsWith('.lora_A'));
   return names.filter((n) => {
     if (lora && !/\.lora_[AB]$/.test(n)) return false;
     if (n.endsWith('.lora_scale')) return false;
-    if (frozen.some((p) => n.startsWith(p))) return false;
+    if (frozen(n)) return false;
     const base = n.replace(/\.lora_[AB]$/, '.weight');
     return m.trainable ? m.trainable(base, h as never, info) : true;
   });
@@ -93,15 +102,16 @@ function trainableNames(store: ParamStore, m: AnyMethod, h: Record<string, unkno
 export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Promise<UnlearnSummary> {
   const m = o.method;
   const h = validateHyperparameters(m, o.hyperparameters);
-  const info = modelInfo(o.cfg);
-  const { store, cfg, tok } = o;
+  const info = modelInfo(o.model.dims);
+  const { model } = o;
+  const store = model.params;
   if (!o.forget.length) throw new UserError('the forget set is empty; check the forget split and the modality');
   const streams = streamsOf(m as AnyMethod, h, o.epochs);
   if (!o.retain.length && (streams.includes('retain') || streams.includes('retain_answer'))) {
     throw new UserError(`method '${m.name}' needs retain data, and the retain set is empty`);
   }
 
-  const trained = trainableNames(store, m as AnyMethod, h, info, o.frozen ?? ['vision.']);
+  const trained = trainableNames(model, m as AnyMethod, h, info, o.frozen);
   if (!trained.length) throw new UserError(`method '${m.name}' leaves no parameter to train; check 'frozen' and the method's trainable filter`);
   const start = store.clone();
   for (const e of store.entries()) e.trainable = trained.includes(e.name);
@@ -125,20 +135,20 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
   let finalLoss = NaN;
   const rng = Rng.derive(o.seed, `unlearn-batches/${m.name}`);
   for (let epoch = 0; epoch < o.epochs; epoch++) {
-    const batches = forgetBatches(o.forget, o.batchSize, rng);
+    const batches = epochBatches(o.forget, o.batchSize, rng);
     for (const phase of phasesOf(epoch)) {
       for (const batch of batches) {
         const samples = stepSamples(batch, o.forget, o.retain, phase.streams, o.seed, epoch);
-        const encoded: Partial<Record<StreamName, VLMBatch>> = {};
+        const encoded: Partial<Record<StreamName, ModelBatch>> = {};
         const feeds: Record<string, never> = {};
         for (const s of phase.streams) {
-          const b = encodeStream(tok, cfg, samples[s]!, o.images);
+          const b = encodeStream(model, samples[s]!, o.images);
           encoded[s] = b;
           for (const [k, v] of Object.entries(b.feeds)) feeds[`${s}.${k}`] = v as never;
           feeds[`${s}.targets`] = b.targets as never;
         }
         const key = `${phase.name}|${phase.streams.map((s) => `${s}:${shapeKey(encoded[s]!.shape)}`).join('|')}`;
-        const build = (g: Graph) => buildLoss(g, { m: m as AnyMethod, h, phase: phase.name, store, cfg, info, encoded, hidden, seed: o.seed, l1, lora, trained });
+        const build = (g: Graph) => buildLoss(g, { m: m as AnyMethod, h, phase: phase.name, model, info, encoded, hidden, seed: o.seed, l1, lora, trained });
         const r = await trainer.run(key, build, feeds).catch((e: unknown) => {
           throw stopOnNonFinite(e, { what: `unlearning with '${m.name}'`, totalSteps, epoch, epochs: o.epochs, phase: phase.name, fix: NON_FINITE_FIX });
         });
@@ -157,19 +167,18 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
   return { steps: trainer.step, wallS: (performance.now() - t0) / 1000, finalLoss, trained };
 }
 
-function encodeStream(tok: Tokenizer, cfg: VLMConfig, samples: readonly StreamSample[], images: ImageTensors): VLMBatch {
-  const enc = samples.map((s) => encodeSample(tok, cfg, { question: s.question, answer: s.answer, image: s.image ? images.get(s.image)! : null }));
-  return makeBatch(cfg, enc, { padSide: 'right' });
+function encodeStream(model: LoadedModel, samples: readonly StreamSample[], images: ImageTensors): ModelBatch {
+  const enc = samples.map((s) => model.encode({ question: s.question, answer: s.answer, image: s.image ? images.get(s.image)! : null }));
+  return model.batch(enc, { padSide: 'right' });
 }
 
 interface BuildArgs {
   m: AnyMethod;
   h: Record<string, unknown>;
   phase: string;
-  store: ParamStore;
-  cfg: VLMConfig;
+  model: LoadedModel;
   info: ModelInfo;
-  encoded: Partial<Record<StreamName, VLMBatch>>;
+  encoded: Partial<Record<StreamName, ModelBatch>>;
   hidden: number[];
   seed: number;
   l1: number;
@@ -178,17 +187,17 @@ interface BuildArgs {
 }
 
 function buildLoss(g: Graph, a: BuildArgs): { loss: Tensor; metrics?: Record<string, Tensor> } {
-  const P = bindParams(g, a.store);
+  const P = bindParams(g, a.model.params);
   const refP = prefixed(P, REF);
   const views: Partial<Record<StreamName, StreamView>> = {};
-  for (const [s, batch] of Object.entries(a.encoded) as [StreamName, VLMBatch][]) {
-    const inputs = declareInputs(g, a.cfg, batch.shape, `${s}.`);
+  for (const [s, batch] of Object.entries(a.encoded) as [StreamName, ModelBatch][]) {
+    const inputs = a.model.declareInputs(g, batch.shape, `${s}.`);
     const labels = g.input(`${s}.targets`, [batch.shape.B, batch.shape.S], 'int64');
     const lazyForward = (lookup: ParamLookup, detach: boolean): ModelOutputs => {
       let out: { logits: Tensor; hidden: Record<number, Tensor> } | null = null;
       const get = () => {
         if (!out) {
-          const f = vlmForward(g, lookup, a.cfg, inputs, { hiddenLayers: a.hidden });
+          const f = a.model.forward(g, lookup, inputs, { hiddenLayers: a.hidden });
           out = detach
             ? { logits: f.logits.detach(), hidden: Object.fromEntries(Object.entries(f.hidden).map(([k, v]) => [k, v.detach()])) }
             : { logits: f.logits, hidden: f.hidden };

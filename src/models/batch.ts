@@ -7,7 +7,10 @@ import { type Feeds } from '../engine/session.ts';
 import { type Tokenizer } from './tokenizer/tokenizer.ts';
 import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
 import { collate, encodeChat, expandImagePlaceholder } from './chat.ts';
-import { type BatchShape, type VLMConfig, imageTokenCount } from './vlm.ts';
+import { type VLMConfig, imageTokenCount } from './vlm.ts';
+import { type ModelBatch } from './model.ts';
+
+export { shapeKey } from './model.ts';
 
 export interface Sample {
   question: string;
@@ -33,13 +36,6 @@ export function encodeSample(tok: Pick<Tokenizer, 'encode' | 'special'>, cfg: VL
   return { ids: ex.ids, labels: ex.labels, image: s.image, imageAt: ex.imagePositions[0] };
 }
 
-export interface VLMBatch {
-  shape: BatchShape;
-  feeds: Feeds;
-  /** Next-token targets [B, S] aligned with the logits (IGNORE_LABEL where nothing is predicted). */
-  targets: BigInt64Array;
-  lengths: number[];
-}
 
 /** Round a length up so that batches share few distinct shapes (each shape compiles a session). */
 export function bucketLength(n: number, multiple = 8): number {
@@ -50,7 +46,7 @@ export function bucketLength(n: number, multiple = 8): number {
  * Collate encoded samples (all with images or all without) into one batch. Right padding for training
  * and teacher-forced scoring; left padding (with a key mask) for batched generation prompts.
  */
-export function makeBatch(cfg: VLMConfig, samples: readonly EncodedSample[], opts: { padSide: 'right' | 'left'; padTo?: number }): VLMBatch {
+export function makeBatch(cfg: VLMConfig, samples: readonly EncodedSample[], opts: { padSide: 'right' | 'left'; padTo?: number }): ModelBatch {
   const withImage = samples[0].image !== null;
   if (samples.some((s) => (s.image !== null) !== withImage)) throw new Error('a batch mixes image and text-only samples');
   const longest = Math.max(...samples.map((s) => s.ids.length));
@@ -83,6 +79,3 @@ export function makeBatch(cfg: VLMConfig, samples: readonly EncodedSample[], opt
   return { shape: { B, S, image: withImage, keyMask }, feeds, targets, lengths: c.lengths };
 }
 
-export function shapeKey(s: BatchShape): string {
-  return `${s.B}x${s.S}${s.image ? 'i' : 't'}${s.keyMask ? 'm' : ''}`;
-}

@@ -1,13 +1,13 @@
 /**
- * Export of the VLM as a standalone ONNX inference model: the forward graph of one fixed batch shape with
+ * Export of a model (model.ts) as a standalone ONNX inference model: the forward graph of one fixed batch shape with
  * the weights stored as initializers, so any ONNX runtime runs it from the data inputs alone.
  */
 import { Graph } from '../engine/graph.ts';
-import { type ParamStore, bindParams } from '../engine/params.ts';
+import { bindParams } from '../engine/params.ts';
 import { serialize } from '../engine/onnx.ts';
 import { UserError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { type VLMConfig, declareInputs, vlmForward } from './vlm.ts';
+import { type LoadedModel } from './model.ts';
 
 export interface ExportShape {
   batch: number;
@@ -44,42 +44,44 @@ const INPUT_DOC: Record<string, string> = {
 /** ONNX protobuf messages cannot exceed 2 GiB; weights must fit inline. */
 const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
-export function buildExport(store: ParamStore, cfg: VLMConfig, shape: ExportShape): ExportedModel {
+export function buildExport(model: LoadedModel, shape: ExportShape): ExportedModel {
+  const store = model.params;
+  const { maxSeq } = model.dims;
   const { batch, seq, image } = shape;
   if (!Number.isInteger(batch) || batch < 1) throw new UserError(`export batch size must be a positive integer, got ${batch}`);
   if (!Number.isInteger(seq) || seq < 1) throw new UserError(`export sequence length must be a positive integer, got ${seq}`);
-  if (seq > cfg.lm.maxSeq) throw new UserError(`export sequence length ${seq} exceeds the model's ${cfg.lm.maxSeq} positions; pass --seq ${cfg.lm.maxSeq} or less`);
+  if (seq > maxSeq) throw new UserError(`export sequence length ${seq} exceeds the model's ${maxSeq} positions; pass --seq ${maxSeq} or less`);
   const g = new Graph({ portable: true });
   const P = bindParams(g, store);
-  const x = declareInputs(g, cfg, { B: batch, S: seq, image, keyMask: true });
-  const { logits } = vlmForward(g, P, cfg, x);
+  const x = model.declareInputs(g, { B: batch, S: seq, image, keyMask: true });
+  const { logits } = model.forward(g, P, x);
   const weights = g.params();
   const bytesNeeded = weights.reduce((n, t) => n + 4 * t.size, 0);
   if (bytesNeeded > PROTOBUF_LIMIT) {
     throw new UserError(`the model's ${(bytesNeeded / 2 ** 30).toFixed(1)} GiB of weights exceed the 2 GiB an ONNX file can hold inline; export a smaller model`);
   }
-  const model = serialize(g, { logits }, {
+  const onnx = serialize(g, { logits }, {
     embed: store.feeds(),
     metadata: {
-      'clearbench.model_config': JSON.stringify(cfg),
+      'clearbench.model_config': JSON.stringify(model.describe()),
       'clearbench.inputs': JSON.stringify(INPUT_DOC),
       'clearbench.outputs': JSON.stringify({ logits: `float [B, S, V]: next-token logits at every position` }),
     },
   });
-  const left = model.inputs.filter((t) => store.has(t.name));
+  const left = onnx.inputs.filter((t) => store.has(t.name));
   if (left.length) throw new Error(`export left parameters as inputs: ${left.map((t) => t.name).join(', ')}`);
   const info = (name: string, t: { shape: readonly number[]; dtype: string }): ExportedTensor => ({ name, shape: t.shape.slice(), dtype: t.dtype });
   return {
-    bytes: model.bytes,
-    inputs: model.inputs.map((t) => info(t.name, t)),
-    outputs: Object.entries(model.outputs).map(([name, t]) => info(name, t)),
+    bytes: onnx.bytes,
+    inputs: onnx.inputs.map((t) => info(t.name, t)),
+    outputs: Object.entries(onnx.outputs).map(([name, t]) => info(name, t)),
     params: weights.reduce((n, t) => n + t.size, 0),
   };
 }
 
 /** Build the inference model and write it to `path` atomically (an existing file is replaced only whole). */
-export function exportModel(store: ParamStore, cfg: VLMConfig, path: string, shape: ExportShape): ExportedModel {
-  const model = buildExport(store, cfg, shape);
-  writeFileAtomic(path, model.bytes);
-  return model;
+export function exportModel(model: LoadedModel, path: string, shape: ExportShape): ExportedModel {
+  const exported = buildExport(model, shape);
+  writeFileAtomic(path, exported.bytes);
+  return exported;
 }

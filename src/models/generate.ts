@@ -1,5 +1,5 @@
 /**
- * Greedy generation for the VLM (SPEC §4: greedy, with the image in the input, stopping at `<|eos|>`).
+ * Greedy generation through the model seam (model.ts; SPEC §4: greedy, with the image in the input, stopping at `<|eos|>`).
  *
  * `Generator` uses a key/value cache: a prefill graph runs the left-padded prompts [B, Sp] once and returns
  * the first token and every layer's keys/values, padded to a static cache length Smax = Sp + maxNewTokens;
@@ -13,12 +13,11 @@
  */
 import * as ort from 'onnxruntime-node';
 import { Graph, type Tensor } from '../engine/graph.ts';
-import { type ParamStore, bindParams } from '../engine/params.ts';
+import { bindParams } from '../engine/params.ts';
 import { CompiledGraph, type Feeds } from '../engine/session.ts';
 import { UserError } from '../util/errors.ts';
-import { type EncodedSample, type Sample, type VLMBatch, bucketLength, encodeSample, makeBatch } from './batch.ts';
-import { causalLMStep, lmHead } from './causal-lm.ts';
-import { type VLMConfig, declareInputs, vlmForward } from './vlm.ts';
+import { type EncodedSample, type Sample, bucketLength } from './batch.ts';
+import { type LoadedModel, type ModelBatch, type ModelDims } from './model.ts';
 import { SPECIAL_IDS } from './tokenizer/special-tokens.ts';
 import { type Tokenizer } from './tokenizer/tokenizer.ts';
 
@@ -64,7 +63,7 @@ export abstract class BaseGenerator {
   protected readonly sessions = new Map<string, Promise<unknown>>();
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly store: ParamStore, readonly cfg: VLMConfig, protected readonly opts: GeneratorOptions = {}) {}
+  constructor(readonly model: LoadedModel, protected readonly opts: GeneratorOptions = {}) {}
 
   /** Greedy continuation of one batch of encoded prompts (all with images or all without). */
   generateIds(prompts: readonly EncodedSample[], opts: GenerateOptions): Promise<GenerateResult> {
@@ -85,7 +84,7 @@ export abstract class BaseGenerator {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`generation batch size must be a positive integer, got ${batchSize}`);
     const encoded = samples.map((s, i) => {
       if (s.answer !== undefined) throw new Error(`generation prompt ${i} carries an answer; pass the question (and image) only`);
-      return encodeSample(tok, this.cfg, s);
+      return this.model.encode(s);
     });
     const out: Generation[] = new Array(samples.length);
     for (const withImage of [true, false]) {
@@ -124,14 +123,14 @@ export abstract class BaseGenerator {
 }
 
 /** Check the options and that every prompt plus its new tokens fits the model's positions. */
-function checkRequest(cfg: VLMConfig, prompts: readonly EncodedSample[], opts: GenerateOptions): number {
+function checkRequest(dims: ModelDims, prompts: readonly EncodedSample[], opts: GenerateOptions): number {
   const n = opts.maxNewTokens;
   if (!Number.isInteger(n) || n < 1) throw new UserError(`max_new_tokens must be a positive integer, got ${n}`);
   const longest = Math.max(...prompts.map((p) => p.ids.length));
-  if (longest + n > cfg.lm.maxSeq) {
+  if (longest + n > dims.maxSeq) {
     throw new UserError(
-      `a prompt of ${longest} tokens plus max_new_tokens ${n} exceeds the model's ${cfg.lm.maxSeq} positions; ` +
-        `lower max_new_tokens to at most ${Math.max(cfg.lm.maxSeq - longest, 0)} or shorten the prompt`,
+      `a prompt of ${longest} tokens plus max_new_tokens ${n} exceeds the model's ${dims.maxSeq} positions; ` +
+        `lower max_new_tokens to at most ${Math.max(dims.maxSeq - longest, 0)} or shorten the prompt`,
     );
   }
   return longest;
@@ -181,15 +180,15 @@ interface DecodeSession {
 export class Generator extends BaseGenerator {
   protected async runBatch(prompts: readonly EncodedSample[], opts: GenerateOptions): Promise<GenerateResult> {
     if (prompts.length === 0) return { ids: [], steps: 0, ...(opts.recordLogits ? { logits: [] } : {}) };
-    const cfg = this.cfg;
-    const longest = checkRequest(cfg, prompts, opts);
+    const { model } = this;
+    const longest = checkRequest(model.dims, prompts, opts);
     // Bucketed prompt length: few distinct shapes, so few compiled sessions.
-    const Sp = Math.min(bucketLength(longest), cfg.lm.maxSeq);
+    const Sp = Math.min(bucketLength(longest), model.dims.maxSeq);
     const Smax = Sp + opts.maxNewTokens;
-    const batch = makeBatch(cfg, prompts, { padSide: 'left', padTo: Sp });
+    const batch = model.batch(prompts, { padSide: 'left', padTo: Sp });
     const { B, image } = batch.shape;
-    const layers = cfg.lm.layers;
-    const params = this.store.feeds();
+    const layers = model.dims.layers;
+    const params = model.params.feeds();
 
     const prefill = await this.session(`prefill:${B}x${Sp}x${Smax}${image ? 'i' : 't'}`, () => this.buildPrefill(B, Sp, Smax, image));
     const dec = await this.session(`decode:${B}x${Smax}`, () => this.buildDecode(B, Smax));
@@ -240,14 +239,14 @@ export class Generator extends BaseGenerator {
   }
 
   private async buildPrefill(B: number, Sp: number, Smax: number, image: boolean): Promise<PrefillSession> {
-    const cfg = this.cfg;
+    const { model } = this;
     const g = new Graph();
-    const P = bindParams(g, this.store);
-    const x = declareInputs(g, cfg, { B, S: Sp, image, keyMask: true });
-    const last = cfg.lm.layers - 1;
-    const { hidden, kv } = vlmForward(g, P, cfg, x, { hiddenLayers: [last] });
+    const P = bindParams(g, model.params);
+    const x = model.declareInputs(g, { B, S: Sp, image, keyMask: true });
+    const last = model.dims.layers - 1;
+    const { hidden, kv } = model.forward(g, P, x, { hiddenLayers: [last] });
     // Only the last position's logits are needed: the LM head runs on one column (serialize prunes the rest).
-    const logits = lmHead(hidden[last].slice([Sp - 1], [Sp], [1]), P, cfg.lm).reshape([B, cfg.lm.vocabSize]);
+    const logits = model.head(P, hidden[last].slice([Sp - 1], [Sp], [1])).reshape([B, model.dims.vocabSize]);
     const outputs: Record<string, Tensor> = { next: logits.argmax(-1), logits };
     const pad = [0, 0, 0, 0, 0, 0, Smax - Sp, 0];
     kv.forEach(({ k, v }, l) => {
@@ -258,41 +257,41 @@ export class Generator extends BaseGenerator {
   }
 
   private async buildDecode(B: number, Smax: number): Promise<DecodeSession> {
-    const lm = this.cfg.lm;
-    const dh = lm.dModel / lm.heads;
-    const cacheShape = [B, lm.heads, Smax, dh];
+    const { model } = this;
+    const { layers, vocabSize } = model.dims;
+    const cacheShape = model.kvCacheShape(B, Smax);
     const g = new Graph();
-    const P = bindParams(g, this.store);
+    const P = bindParams(g, model.params);
     const ids = g.input('ids', [B], 'int64');
     const positions = g.input('positions', [B], 'int64');
     const writeAt = g.input('write_at', [1], 'int64');
     const attnMask = g.input('attn_mask', [B, Smax]);
-    const cache = Array.from({ length: lm.layers }, (_, l) => ({
+    const cache = Array.from({ length: layers }, (_, l) => ({
       k: g.input(`cache_k${l}`, cacheShape),
       v: g.input(`cache_v${l}`, cacheShape),
     }));
     // ScatterND indices (b, h, column) of the rows to write: a constant (b, h, 0) grid plus the column.
-    const H = lm.heads;
+    const H = cacheShape[1];
     const grid = new BigInt64Array(B * H * 3);
     for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) [grid[3 * (b * H + h)], grid[3 * (b * H + h) + 1]] = [BigInt(b), BigInt(h)];
     const rowsAt = g.constant(grid, [B, H, 3], 'int64');
     const columnAxis = g.constant(BigInt64Array.from([0n, 0n, 1n]), [3], 'int64');
     const scatterAt = rowsAt.add(columnAxis.mul(writeAt));
-    const r = causalLMStep(P, lm, ids, { positions, cache, writeAt: scatterAt, attnMask: attnMask.reshape([B, 1, 1, Smax]) });
+    const r = model.decodeStep(P, { ids, positions, cache, writeAt: scatterAt, attnMask: attnMask.reshape([B, 1, 1, Smax]) });
     const outputs: Record<string, Tensor> = { next: r.logits.argmax(-1), logits: r.logits };
     r.cache.forEach(({ k, v }, l) => {
       outputs[`new_k${l}`] = k;
       outputs[`new_v${l}`] = v;
     });
     const graph = await this.compile(g, outputs, this.opts.decodeThreads ?? 1);
-    const size = B * lm.heads * Smax * dh;
-    const caches: [Float32Array[], Float32Array[]] = [0, 1].map(() => Array.from({ length: 2 * lm.layers }, () => new Float32Array(size))) as [Float32Array[], Float32Array[]];
+    const size = cacheShape.reduce((a, b) => a * b, 1);
+    const caches: [Float32Array[], Float32Array[]] = [0, 1].map(() => Array.from({ length: 2 * layers }, () => new Float32Array(size))) as [Float32Array[], Float32Array[]];
     const cacheTensors = caches.map((set) => set.map((a) => new ort.Tensor('float32', a, cacheShape))) as [ort.Tensor[], ort.Tensor[]];
     const next = new BigInt64Array(B);
-    const logitsBuf = new Float32Array(B * lm.vocabSize);
+    const logitsBuf = new Float32Array(B * vocabSize);
     return {
       graph, caches, cacheTensors, next, nextTensor: new ort.Tensor('int64', next, [B]),
-      logits: logitsBuf, logitsTensor: new ort.Tensor('float32', logitsBuf, [B, lm.vocabSize]),
+      logits: logitsBuf, logitsTensor: new ort.Tensor('float32', logitsBuf, [B, vocabSize]),
     };
   }
 }
@@ -312,10 +311,10 @@ function widen<T extends Float32Array | BigInt64Array>(src: T, B: number, from: 
 export class ReferenceGenerator extends BaseGenerator {
   protected async runBatch(prompts: readonly EncodedSample[], opts: GenerateOptions): Promise<GenerateResult> {
     if (prompts.length === 0) return { ids: [], steps: 0, ...(opts.recordLogits ? { logits: [] } : {}) };
-    const cfg = this.cfg;
-    const Sp = checkRequest(cfg, prompts, opts);
+    const { model } = this;
+    const Sp = checkRequest(model.dims, prompts, opts);
     const Smax = Sp + opts.maxNewTokens;
-    const prompt: VLMBatch = makeBatch(cfg, prompts, { padSide: 'left', padTo: Sp });
+    const prompt: ModelBatch = model.batch(prompts, { padSide: 'left', padTo: Sp });
     const { B, image } = prompt.shape;
     const graph = await this.session(`full:${B}x${Smax}${image ? 'i' : 't'}`, () => this.buildFull(B, Smax, image));
 
@@ -325,7 +324,7 @@ export class ReferenceGenerator extends BaseGenerator {
     const positions = widen(prompt.feeds.positions as BigInt64Array, B, Sp, Smax, i64);
     const keyMask = widen(prompt.feeds.key_mask as Float32Array, B, Sp, Smax, f32);
     const readAt = new BigInt64Array(1);
-    const feeds: Feeds = { ...this.store.feeds(), ids, positions, key_mask: keyMask, read_at: readAt };
+    const feeds: Feeds = { ...model.params.feeds(), ids, positions, key_mask: keyMask, read_at: readAt };
     if (image) {
       feeds.images = prompt.feeds.images;
       feeds.image_index = widen(prompt.feeds.image_index as BigInt64Array, B, Sp, Smax, i64);
@@ -354,14 +353,14 @@ export class ReferenceGenerator extends BaseGenerator {
   }
 
   private async buildFull(B: number, Smax: number, image: boolean): Promise<CompiledGraph> {
-    const cfg = this.cfg;
+    const { model } = this;
     const g = new Graph();
-    const P = bindParams(g, this.store);
-    const x = declareInputs(g, cfg, { B, S: Smax, image, keyMask: true });
+    const P = bindParams(g, model.params);
+    const x = model.declareInputs(g, { B, S: Smax, image, keyMask: true });
     const readAt = g.input('read_at', [1], 'int64');
-    const last = cfg.lm.layers - 1;
-    const { hidden } = vlmForward(g, P, cfg, x, { hiddenLayers: [last] });
-    const logits = lmHead(hidden[last].gather(readAt, 1), P, cfg.lm).reshape([B, cfg.lm.vocabSize]);
+    const last = model.dims.layers - 1;
+    const { hidden } = model.forward(g, P, x, { hiddenLayers: [last] });
+    const logits = model.head(P, hidden[last].gather(readAt, 1)).reshape([B, model.dims.vocabSize]);
     return this.compile(g, { next: logits.argmax(-1), logits });
   }
 }

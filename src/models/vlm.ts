@@ -9,6 +9,7 @@ import { type ParamStore } from '../engine/params.ts';
 import { Rng } from '../util/rng.ts';
 import { type CausalLMConfig, causalLMForward, initCausalLM } from './causal-lm.ts';
 import { type Norm, type ParamLookup, applyNorm, block, initBlock, initLinear, initNorm, linear, mlp, normalInit } from './transformer.ts';
+import { type BatchShape } from './model.ts';
 
 export interface VisionConfig {
   imageSize: number;
@@ -95,13 +96,7 @@ export interface VLMInputs {
   keyMask?: Tensor;
 }
 
-export interface BatchShape {
-  B: number;
-  S: number;
-  image: boolean;
-  /** Declare a key-padding mask (left-padded generation prompts). */
-  keyMask?: boolean;
-}
+export type { BatchShape };
 
 /** Graph inputs of one batch shape; `prefix` namespaces them when a graph holds several batches. */
 export function declareInputs(g: Graph, cfg: VLMConfig, s: BatchShape, prefix = ''): VLMInputs {

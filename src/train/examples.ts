@@ -4,7 +4,10 @@
  */
 import { type Dataset } from '../data/dataset.ts';
 import { type ImageCell, type Row } from '../data/schema.ts';
+import { type TensorCache } from '../data/tensor-cache.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
+import { type LoadedModel } from '../models/model.ts';
+import { type Modality } from '../protocol/vocabulary.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -52,6 +55,36 @@ export async function requiredExamples(ds: Dataset, config: string, opts: Exampl
     throw new UserError(`config '${config}' in ${ds.dir} has ${what}, so ${use} would be empty; regenerate the dataset (clearbench synth) or download the config again (clearbench download)`);
   }
   return out;
+}
+
+/** The CLEAR dataset and its TOFU-style text companion (`<data>/tofu`, for the joint and text modalities). */
+export interface PersonData {
+  clear: Dataset;
+  tofu: Dataset | null;
+}
+
+/**
+ * The examples of one persons config in a modality — `vision`: their image captions and face names, `text`:
+ * their TOFU QA, `joint`: both (images first). Training recipes and unlearning both take their persons so.
+ */
+export async function personExamples(data: PersonData, persons: string, modality: Modality, use: string): Promise<Example[]> {
+  const out: Example[] = [];
+  if (modality !== 'text') out.push(...(await requiredExamples(data.clear, persons, { faceNames: true }, use)));
+  if (modality !== 'vision') {
+    if (!data.tofu) throw new UserError(`the ${modality} modality needs the TOFU text configs next to the dataset (<data>/tofu); use the vision modality or add them`);
+    out.push(...(await requiredExamples(data.tofu, persons, {}, use)));
+  }
+  return out;
+}
+
+/** Image tensors by image identity, prepared once (see prepareImages). */
+export type ImageTensors = Map<ImageCell, Float32Array>;
+
+/** Preprocess every distinct image of the examples once, as the model takes them (through the disk cache when given). */
+export async function prepareImages(model: Pick<LoadedModel, 'preprocessImages'>, examples: readonly Pick<Example, 'image'>[], cache?: TensorCache): Promise<ImageTensors> {
+  const cells = [...new Set(examples.map((e) => e.image).filter((c): c is ImageCell => c !== null))];
+  const tensors = await model.preprocessImages(cells.map((c) => ({ bytes: c.bytes, source: c.path ?? undefined })), cache);
+  return new Map(cells.map((c, i) => [c, tensors[i]]));
 }
 
 /** The question an example is asked with in a given epoch. */

@@ -5,18 +5,13 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Graph } from '../engine/graph.ts';
-import { bindParams, type ParamStore } from '../engine/params.ts';
+import { bindParams } from '../engine/params.ts';
 import { Trainer, type OptimizerOptions } from '../engine/step.ts';
 import { tokenCE } from '../engine/losses.ts';
 import { stopOnNonFinite } from '../engine/non-finite.ts';
-import { type Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { type VLMConfig, declareInputs, vlmForward } from '../models/vlm.ts';
-import { type EncodedSample, type VLMBatch, encodeSample, makeBatch, shapeKey } from '../models/batch.ts';
+import { type LoadedModel, type ModelBatch, shapeKey } from '../models/model.ts';
 import { Rng } from '../util/rng.ts';
-import { type Example, questionFor } from './examples.ts';
-import { type ImageCell } from '../data/schema.ts';
-import { imagesToTensor } from '../data/images.ts';
-import { type TensorCache } from '../data/tensor-cache.ts';
+import { type Example, type ImageTensors, questionFor } from './examples.ts';
 
 export interface TrainLoopOptions {
   epochs: number;
@@ -79,25 +74,28 @@ export interface TrainSummary {
   tokens: number;
 }
 
-/** Image tensors by image identity, prepared once (see prepareImages). */
-export type ImageTensors = Map<ImageCell, Float32Array>;
-
 /**
- * The batches of one epoch: per modality, shuffle, sort chunks of 16 batches by length (little padding),
- * split; then shuffle the batch order. Chunks are whole batches, so an epoch always has
+ * The batches of one epoch, as index lists: per modality, shuffle and split; then shuffle the batch order.
+ * With `length`, chunks of 16 batches are sorted by length before the split (little padding; training);
+ * unlearning batches its forget samples unsorted. Chunks are whole batches, so an epoch always has
  * ceil(images / B) + ceil(texts / B) batches.
  */
-export function epochBatches(encoded: readonly Pick<EncodedSample, 'ids' | 'image'>[], batchSize: number, rng: Rng): number[][] {
+export function epochBatches(items: readonly { image: unknown }[], batchSize: number, rng: Rng, length?: (i: number) => number): number[][] {
   const batches: number[][] = [];
   for (const withImage of [true, false]) {
-    const order = rng.shuffle(encoded.map((_, i) => i).filter((i) => (encoded[i].image !== null) === withImage));
-    const chunk = batchSize * 16;
+    const order = rng.shuffle(items.map((_, i) => i).filter((i) => (items[i].image !== null) === withImage));
+    const chunk = length ? batchSize * 16 : order.length;
     for (let c = 0; c < order.length; c += chunk) {
-      const part = order.slice(c, c + chunk).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
+      const part = length ? order.slice(c, c + chunk).sort((a, b) => length(a) - length(b) || a - b) : order;
       for (let i = 0; i < part.length; i += batchSize) batches.push(part.slice(i, i + batchSize));
     }
   }
   return rng.shuffle(batches);
+}
+
+/** epochBatches of encoded samples, length-sorted. */
+export function lengthSortedBatches(encoded: readonly { ids: readonly number[]; image: unknown }[], batchSize: number, rng: Rng): number[][] {
+  return epochBatches(encoded, batchSize, rng, (i) => encoded[i].ids.length);
 }
 
 export function batchesPerEpoch(examples: readonly Pick<Example, 'image'>[], batchSize: number, replay?: Replay): number {
@@ -107,24 +105,30 @@ export function batchesPerEpoch(examples: readonly Pick<Example, 'image'>[], bat
 }
 
 /** The loss graph of one batch shape: mean answer-token cross-entropy. */
-export function lmLossBuilder(store: ParamStore, cfg: VLMConfig, batch: VLMBatch) {
+export function lmLossBuilder(model: LoadedModel, batch: ModelBatch) {
   return (g: Graph) => {
-    const x = declareInputs(g, cfg, batch.shape);
+    const x = model.declareInputs(g, batch.shape);
     const targets = g.input('targets', [batch.shape.B, batch.shape.S], 'int64');
-    const { logits } = vlmForward(g, bindParams(g, store), cfg, x);
+    const { logits } = model.forward(g, bindParams(g, model.params), x);
     return { loss: tokenCE(logits, targets) };
   };
 }
 
-export async function trainLoop(store: ParamStore, cfg: VLMConfig, tok: Tokenizer, examples: readonly Example[], images: ImageTensors, opts: TrainLoopOptions): Promise<TrainSummary> {
+/** Examples (by index) as the model takes them, with the question the epoch asks. */
+export function encodeExamples(model: LoadedModel, examples: readonly Example[], indices: readonly number[], images: ImageTensors, seed: number, epoch: number) {
+  return indices.map((i) => {
+    const ex = examples[i];
+    return model.encode({ question: questionFor(ex, seed, epoch, i), answer: ex.answer, image: ex.image ? images.get(ex.image)! : null });
+  });
+}
+
+/** Train the model's parameters in place. */
+export async function trainLoop(model: LoadedModel, examples: readonly Example[], images: ImageTensors, opts: TrainLoopOptions): Promise<TrainSummary> {
   if (!examples.length) throw new Error('no training examples');
-  const trainer = await Trainer.create(store, opts.optimizer);
+  const trainer = await Trainer.create(model.params, opts.optimizer);
   const perEpoch = (epochSeedRng: Rng, epoch: number) => {
-    const encoded = epochExamples(examples, opts.replay, opts.seed, epoch).map((i) => {
-      const ex = examples[i];
-      return encodeSample(tok, cfg, { question: questionFor(ex, opts.seed, epoch, i), answer: ex.answer, image: ex.image ? images.get(ex.image)! : null });
-    });
-    return { encoded, batches: epochBatches(encoded, opts.batchSize, epochSeedRng) };
+    const encoded = encodeExamples(model, examples, epochExamples(examples, opts.replay, opts.seed, epoch), images, opts.seed, epoch);
+    return { encoded, batches: lengthSortedBatches(encoded, opts.batchSize, epochSeedRng) };
   };
   const rng = Rng.derive(opts.seed, 'batches');
   const totalSteps = Math.ceil(batchesPerEpoch(examples, opts.batchSize, opts.replay) / (opts.optimizer.accumulate ?? 1)) * opts.epochs;
@@ -137,9 +141,9 @@ export async function trainLoop(store: ParamStore, cfg: VLMConfig, tok: Tokenize
     const { encoded, batches } = perEpoch(rng, epoch);
     let sum = 0;
     for (const idx of batches) {
-      const batch = makeBatch(cfg, idx.map((i) => encoded[i]), { padSide: 'right' });
+      const batch = model.batch(idx.map((i) => encoded[i]), { padSide: 'right' });
       const ts = performance.now();
-      const r = await trainer.run(shapeKey(batch.shape), lmLossBuilder(store, cfg, batch), { ...batch.feeds, targets: batch.targets }).catch((e: unknown) => {
+      const r = await trainer.run(shapeKey(batch.shape), lmLossBuilder(model, batch), { ...batch.feeds, targets: batch.targets }).catch((e: unknown) => {
         throw stopOnNonFinite(e, { what: 'training', totalSteps, epoch, epochs: opts.epochs, fix: lowerLr(opts.lrSetting) });
       });
       const real = batch.lengths.reduce((a, b) => a + b, 0);
@@ -159,12 +163,4 @@ export async function trainLoop(store: ParamStore, cfg: VLMConfig, tok: Tokenize
 /** The advice for a non-finite loss: a smaller step is what keeps the weights finite. */
 function lowerLr(setting: string | undefined): string {
   return `lower the learning rate${setting ? ` (${setting})` : ''}`;
-}
-
-/** Decode and resize every distinct image of the examples once (through the disk cache when given). */
-export async function prepareImages(examples: readonly Example[], size: number, cache?: TensorCache): Promise<ImageTensors> {
-  const cells = [...new Set(examples.map((e) => e.image).filter((c): c is ImageCell => c !== null))];
-  const all = await imagesToTensor(cells.map((c) => ({ bytes: c.bytes, source: c.path ?? undefined })), size, { cache });
-  const per = 3 * size * size;
-  return new Map(cells.map((c, i) => [c, all.subarray(i * per, (i + 1) * per)]));
 }

@@ -5,15 +5,18 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { openDataDir } from '../data/dataset.ts';
 import { TensorCache } from '../data/tensor-cache.ts';
-import { ParamStore } from '../engine/params.ts';
 import { Tokenizer, trainBpe } from '../models/tokenizer/index.ts';
-import { type PresetName, initVLM, preset } from '../models/vlm.ts';
-import { checkpointDir, loadCheckpoint, saveCheckpoint } from '../models/checkpoint.ts';
+import { type PresetName } from '../models/vlm.ts';
+import { checkpointDir } from '../models/checkpoint.ts';
+import { type LoadedModel } from '../models/model.ts';
+import { loadModel } from '../models/model-kinds.ts';
+import { initPresetModel } from '../models/vlm-model.ts';
 import { UserError } from '../util/errors.ts';
 import { trainLogPath } from '../results/layout.ts';
 import { DEFAULT_MODALITY, type ForgetSplit, type Modality, type RecipeName } from '../protocol/vocabulary.ts';
+import { prepareImages } from './examples.ts';
 import { recipeExamples, tokenizerCorpus } from './recipes.ts';
-import { type StepLog, type TrainSummary, batchesPerEpoch, prepareImages, trainLoop } from './loop.ts';
+import { type StepLog, type TrainSummary, batchesPerEpoch, trainLoop } from './loop.ts';
 
 export interface RecipeJob {
   recipe: RecipeName;
@@ -48,27 +51,18 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
   const data = await openDataDir(r.dataDir);
   const seed = r.seed ?? 0;
 
-  let store: ParamStore;
-  let tok: Tokenizer;
-  let presetName: PresetName | undefined = r.preset;
-  let config;
+  let model: LoadedModel;
   if (r.recipe === 'base') {
     if (r.from) throw new UserError('the base recipe trains from scratch; drop --from');
-    tok = Tokenizer.fromJSON(trainBpe(await tokenizerCorpus(data), { vocabSize: r.vocabSize ?? 1024 }));
-    presetName ??= 'small';
-    config = preset(presetName, tok.vocabSize);
-    store = new ParamStore();
-    initVLM(store, config, seed);
+    const tok = Tokenizer.fromJSON(trainBpe(await tokenizerCorpus(data), { vocabSize: r.vocabSize ?? 1024 }));
+    model = initPresetModel(r.preset ?? 'small', tok, seed);
   } else {
     if (!r.from) throw new UserError(`the ${r.recipe} recipe fine-tunes a base model; pass --from <base checkpoint dir>`);
-    const ckpt = loadCheckpoint(checkpointDir(r.from));
-    ({ store, tokenizer: tok } = ckpt);
-    config = ckpt.config.model;
-    presetName = ckpt.config.preset as PresetName | undefined;
+    model = loadModel(r.from);
   }
 
   const { examples, replayed } = await recipeExamples(r.recipe, data, { split: r.split, modality: r.modality });
-  const images = await prepareImages(examples, config.vision.imageSize, TensorCache.default());
+  const images = await prepareImages(model, examples, TensorCache.default());
   const d = RECIPE_DEFAULTS[r.recipe];
   const epochs = r.epochs ?? d.epochs;
   const batchSize = r.batchSize ?? 16;
@@ -77,7 +71,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
   const logFile = trainLogPath(r.outDir);
   mkdirSync(r.outDir, { recursive: true });
   rmSync(logFile, { force: true });
-  const summary = await trainLoop(store, config, tok, examples, images, {
+  const summary = await trainLoop(model, examples, images, {
     epochs,
     batchSize,
     replay,
@@ -92,12 +86,8 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
       threads: r.threads,
     },
   });
-  saveCheckpoint(checkpointDir(r.outDir, true), {
-    store,
-    tokenizer: tok,
-    config,
-    preset: presetName,
-    training: { recipe: r.recipe, split: r.split ?? null, modality: r.modality ?? DEFAULT_MODALITY, epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null },
+  model.save(checkpointDir(r.outDir, true), {
+    recipe: r.recipe, split: r.split ?? null, modality: r.modality ?? DEFAULT_MODALITY, epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null,
   });
   return summary;
 }

@@ -11,14 +11,9 @@ import { type Row } from '../data/schema.ts';
 import { IDK_ANSWERS } from '../../datasets/idk.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
 import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, type ForgetSplit, type Modality, RETAIN_SPLIT_OF, type RecipeName } from '../protocol/vocabulary.ts';
-import { UserError } from '../util/errors.ts';
-import { type Example, requiredExamples } from './examples.ts';
+import { type Example, type PersonData, personExamples, requiredExamples } from './examples.ts';
 
-export interface RecipeData {
-  clear: Dataset;
-  /** The TOFU-style text QA for the same persons (joint and text modalities). */
-  tofu: Dataset | null;
-}
+export type RecipeData = PersonData;
 
 async function knownFaces(clear: Dataset): Promise<Set<string>> {
   const rows = (await clear.loadConfig('real_faces')) as { answer: string }[];
@@ -38,13 +33,7 @@ export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts:
   if (recipe === 'base') return { examples: pretrain, replayed: 0 };
   const modality = opts.modality ?? DEFAULT_MODALITY;
   const persons = recipe === 'target' ? 'full' : RETAIN_SPLIT_OF[opts.split ?? DEFAULT_FORGET_SPLIT];
-  const out = [...pretrain];
-  if (modality !== 'text') out.push(...(await requiredExamples(data.clear, persons, { faceNames: true }, use)));
-  if (modality !== 'vision') {
-    if (!data.tofu) throw new UserError(`the ${modality} modality needs the TOFU text configs next to the dataset (<data>/tofu); train the vision modality or add them`);
-    out.push(...(await requiredExamples(data.tofu, persons, {}, use)));
-  }
-  return { examples: out, replayed: pretrain.length };
+  return { examples: [...pretrain, ...(await personExamples(data, persons, modality, use))], replayed: pretrain.length };
 }
 
 /** Every text of the datasets (and the prompts and IDK answers), for training the tokenizer. */

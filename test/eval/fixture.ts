@@ -11,15 +11,15 @@ import { openClear, openTofu } from '../../src/data/dataset.ts';
 import { ParamStore } from '../../src/engine/params.ts';
 import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
 import { initVLM, preset } from '../../src/models/vlm.ts';
+import { VlmModel } from '../../src/models/vlm-model.ts';
 import { tokenizerCorpus } from '../../src/train/recipes.ts';
-import { examplesFromRows } from '../../src/train/examples.ts';
-import { prepareImages, trainLoop } from '../../src/train/loop.ts';
-import { type Model } from '../../src/eval/score.ts';
+import { examplesFromRows, prepareImages } from '../../src/train/examples.ts';
+import { trainLoop } from '../../src/train/loop.ts';
 
 export interface EvalFixture {
   root: string;
   dataDir: string;
-  model: Model;
+  model: VlmModel;
 }
 
 export async function evalFixture(tag: string): Promise<EvalFixture> {
@@ -35,10 +35,11 @@ export async function evalFixture(tag: string): Promise<EvalFixture> {
   const store = new ParamStore();
   initVLM(store, cfg, 1);
   const examples = examplesFromRows(await clear.loadConfig('full'), { faceNames: true });
-  const images = await prepareImages(examples, cfg.vision.imageSize);
-  await trainLoop(store, cfg, tok, examples, images, { epochs: 8, batchSize: 8, seed: 1, optimizer: { optimizer: { type: 'adamw', lr: 3e-3, weightDecay: 0 }, threads: 1 } });
+  const model = new VlmModel(store, cfg, tok, 'tiny');
+  const images = await prepareImages(model, examples);
+  await trainLoop(model, examples, images, { epochs: 8, batchSize: 8, seed: 1, optimizer: { optimizer: { type: 'adamw', lr: 3e-3, weightDecay: 0 }, threads: 1 } });
   // Detach the parameters from the trainer's memory.
-  return { root, dataDir, model: { store: store.clone(), cfg, tok } };
+  return { root, dataDir, model: model.withParams(store.clone()) };
 }
 
 export function cleanup(fx: EvalFixture | undefined): void {

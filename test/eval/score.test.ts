@@ -15,6 +15,7 @@ import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
 import { type VLMConfig, declareInputs, initVLM, preset, vlmForward } from '../../src/models/vlm.ts';
 import { type Sample, encodeSample, makeBatch } from '../../src/models/batch.ts';
 import { Scorer } from '../../src/eval/score.ts';
+import { VlmModel } from '../../src/models/vlm-model.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 const TEXTS = [
@@ -100,7 +101,7 @@ async function independent(s: Sample): Promise<Expected> {
 
 describe('Scorer', () => {
   test('batched, padded scores equal a per-sample forward pass with a TypeScript log-softmax', async () => {
-    const scorer = new Scorer({ store, cfg, tok }, 1, 2);
+    const scorer = new Scorer(new VlmModel(store, cfg, tok), 1, 2);
     const got = await scorer.score(samples);
     await scorer.release();
     let correct = 0;
@@ -122,7 +123,7 @@ describe('Scorer', () => {
   });
 
   test('a sample without an answer is refused', async () => {
-    const scorer = new Scorer({ store, cfg, tok }, 1);
+    const scorer = new Scorer(new VlmModel(store, cfg, tok), 1);
     await expect(scorer.score([{ question: 'Who?', image: null }])).rejects.toThrow(/answer/);
     await scorer.release();
   });

@@ -11,8 +11,8 @@ export interface SetScores {
 }
 
 /** Scores every example with a fixed question (seed 0, epoch 0), so two calls compare like with like. */
-export async function measure(t: Pick<TinyTarget, 'store' | 'cfg' | 'tok' | 'images'>, examples: readonly Example[]): Promise<SetScores> {
-  const sc = new Scorer({ store: t.store, cfg: t.cfg, tok: t.tok }, 1);
+export async function measure(t: Pick<TinyTarget, 'model' | 'images'>, examples: readonly Example[]): Promise<SetScores> {
+  const sc = new Scorer(t.model, 1);
   try {
     const r = await sc.score(examples.map((e, i) => ({ question: questionFor(e, 0, 0, i), answer: e.answer, image: e.image ? t.images.get(e.image)! : null })));
     const probs = r.flatMap((x) => x.logProbs.map(Math.exp));

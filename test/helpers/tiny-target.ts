@@ -11,12 +11,15 @@ import { openClear, openTofu } from '../../src/data/dataset.ts';
 import { ParamStore } from '../../src/engine/params.ts';
 import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
 import { initVLM, preset, type VLMConfig } from '../../src/models/vlm.ts';
+import { VlmModel } from '../../src/models/vlm-model.ts';
 import { tokenizerCorpus } from '../../src/train/recipes.ts';
-import { type Example } from '../../src/train/examples.ts';
-import { type ImageTensors, prepareImages, trainLoop } from '../../src/train/loop.ts';
+import { type Example, type ImageTensors, prepareImages } from '../../src/train/examples.ts';
+import { trainLoop } from '../../src/train/loop.ts';
 import { unlearningData } from '../../src/methods/data.ts';
 
 export interface TinyTarget {
+  /** The model; `store`, `cfg` and `tok` are its parameters (the same object), architecture and tokenizer. */
+  model: VlmModel;
   store: ParamStore;
   cfg: VLMConfig;
   tok: Tokenizer;
@@ -29,7 +32,10 @@ let cached: Promise<TinyTarget> | null = null;
 
 export function tinyTarget(): Promise<TinyTarget> {
   cached ??= build();
-  return cached.then((t) => ({ ...t, store: t.store.clone() }));
+  return cached.then((t) => {
+    const store = t.store.clone();
+    return { ...t, store, model: t.model.withParams(store) };
+  });
 }
 
 async function build(): Promise<TinyTarget> {
@@ -42,12 +48,13 @@ async function build(): Promise<TinyTarget> {
   const store = new ParamStore();
   initVLM(store, cfg, 1);
   const { forget, retain } = await unlearningData(clear, tofu, 'forget10', 'joint');
-  const images = await prepareImages([...forget, ...retain], cfg.vision.imageSize);
-  await trainLoop(store, cfg, tok, [...forget, ...retain], images, {
+  const model = new VlmModel(store, cfg, tok, 'tiny');
+  const images = await prepareImages(model, [...forget, ...retain]);
+  await trainLoop(model, [...forget, ...retain], images, {
     epochs: 12,
     batchSize: 8,
     seed: 1,
     optimizer: { optimizer: { type: 'adamw', lr: 3e-3, weightDecay: 0 }, maxGradNorm: 1, threads: 1 },
   });
-  return { store, cfg, tok, forget, retain, images };
+  return { model, store, cfg, tok, forget, retain, images };
 }

@@ -30,7 +30,7 @@ export async function unlearnShift(method: AnyMethod, hyperparameters: Record<st
   const nll = async () => ({ forget: (await measure(t, t.forget)).meanNll, retain: (await measure(t, t.retain)).meanNll, idk: (await measure(t, probe)).meanNll });
   const before = await nll();
   await unlearn({
-    method, hyperparameters, store: t.store, cfg: t.cfg, tok: t.tok, forget: t.forget, retain: t.retain, images: t.images,
+    method, hyperparameters, model: t.model, forget: t.forget, retain: t.retain, images: t.images,
     epochs: 3, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 },
   });
   const after = await nll();

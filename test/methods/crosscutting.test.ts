@@ -22,7 +22,7 @@ import { type TinyTarget, tinyTarget } from '../helpers/tiny-target.ts';
 const OPT = { optimizer: { type: 'adamw' as const, lr: 1e-3 }, threads: 1 };
 
 function options(t: TinyTarget, method: AnyMethod, extra: Partial<UnlearnOptions> = {}): UnlearnOptions {
-  return { method, store: t.store, cfg: t.cfg, tok: t.tok, forget: t.forget, retain: t.retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: OPT, ...extra };
+  return { method, model: t.model, forget: t.forget, retain: t.retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: OPT, ...extra };
 }
 
 const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -176,7 +176,7 @@ describe('modality selects the unlearning data (SPEC §1)', () => {
       expect(tf.every((r) => [...forgetPersons].some((p) => String(r.question).includes(String(p)) || String(r.answer).includes(String(p))))).toBe(true);
       expect(tr.some((r) => [...forgetPersons].some((p) => String(r.question).includes(String(p))))).toBe(false);
 
-      await expect(unlearningData(clear, null, 'forget10', 'text')).rejects.toThrow("modality 'text' needs the TOFU text configs next to the dataset (<data>/tofu); use modality: vision or add them");
+      await expect(unlearningData(clear, null, 'forget10', 'text')).rejects.toThrow('the text modality needs the TOFU text configs next to the dataset (<data>/tofu); use the vision modality or add them');
       expect((await unlearningData(clear, null, 'forget10', 'vision')).forget.map(key)).toEqual(vision.forget.map(key));
     } finally {
       rmSync(dir, { recursive: true, force: true });

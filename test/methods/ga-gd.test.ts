@@ -10,7 +10,7 @@ import { tinyTarget, type TinyTarget } from '../helpers/tiny-target.ts';
 import { ceRef, klRef, lossCase } from '../helpers/method-loss.ts';
 
 async function meanNll(t: TinyTarget, examples: readonly Example[]): Promise<number> {
-  const sc = new Scorer({ store: t.store, cfg: t.cfg, tok: t.tok }, 1);
+  const sc = new Scorer(t.model, 1);
   const r = await sc.score(examples.map((e, i) => ({ question: questionFor(e, 0, 0, i), answer: e.answer, image: e.image ? t.images.get(e.image)! : null })));
   await sc.release();
   return r.reduce((a, x) => a + x.meanNll, 0) / r.length;
@@ -20,7 +20,7 @@ describe('direction on a tiny target model', () => {
   test('ga raises the forget NLL', async () => {
     const t = await tinyTarget();
     const before = await meanNll(t, t.forget);
-    await unlearn({ method: ga, store: t.store, cfg: t.cfg, tok: t.tok, forget: t.forget, retain: t.retain, images: t.images, epochs: 3, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
+    await unlearn({ method: ga, model: t.model, forget: t.forget, retain: t.retain, images: t.images, epochs: 3, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
     expect(await meanNll(t, t.forget)).toBeGreaterThan(before + 0.5);
   });
 
@@ -28,7 +28,7 @@ describe('direction on a tiny target model', () => {
     const run = async (method: AnyMethod) => {
       const t = await tinyTarget();
       const [f0, r0] = [await meanNll(t, t.forget), await meanNll(t, t.retain)];
-      await unlearn({ method, store: t.store, cfg: t.cfg, tok: t.tok, forget: t.forget, retain: t.retain, images: t.images, epochs: 3, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
+      await unlearn({ method, model: t.model, forget: t.forget, retain: t.retain, images: t.images, epochs: 3, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
       return { forget: (await meanNll(t, t.forget)) - f0, retain: (await meanNll(t, t.retain)) - r0 };
     };
     const a = await run(ga);

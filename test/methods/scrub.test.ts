@@ -54,7 +54,7 @@ describe('on a tiny target model', () => {
     const [f0, r0] = [await measure(t, t.forget), await measure(t, t.retain)];
     const batchSize = 4;
     try {
-      await unlearn({ method: scrub, store: t.store, cfg: t.cfg, tok: t.tok, forget: t.forget, retain: t.retain, images: t.images, epochs: 3, batchSize, seed: 0, logFile, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
+      await unlearn({ method: scrub, model: t.model, forget: t.forget, retain: t.retain, images: t.images, epochs: 3, batchSize, seed: 0, logFile, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
       const log = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as UnlearnStepLog);
       const k = batchesPerEpoch(t.forget, batchSize);
       const expected = [...Array(k).fill('0:max'), ...Array(k).fill('0:min'), ...Array(k).fill('1:max'), ...Array(k).fill('1:min'), ...Array(k).fill('2:min')];

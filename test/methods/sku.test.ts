@@ -132,7 +132,7 @@ describe('on a tiny target model', () => {
     const start = t.store.clone();
     const [f0, r0] = [await measure(t, forget), await measure(t, retain)];
     const hard = new Map<string, Float32Array>();
-    const summary = await unlearn({ method: recordingSku(hard), store: t.store, cfg: t.cfg, tok: t.tok, forget, retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
+    const summary = await unlearn({ method: recordingSku(hard), model: t.model, forget, retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
     expect([...hard.keys()].sort()).toEqual(summary.trained.slice().sort());
     expect(summary.trained.some((n) => n.startsWith('vision.'))).toBe(false);
     for (const n of t.store.names()) {
@@ -155,7 +155,7 @@ describe('on a tiny target model', () => {
   test('a forget set of one person gives image samples no other person: a one-line user error', async () => {
     const t = await tinyTarget();
     expect(new Set(t.forget.map((e) => e.person).filter(Boolean)).size).toBe(1);
-    const run = unlearn({ method: sku, store: t.store, cfg: t.cfg, tok: t.tok, forget: t.forget, retain: t.retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
+    const run = unlearn({ method: sku, model: t.model, forget: t.forget, retain: t.retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
     await expect(run).rejects.toThrow(/^the 'forget_other' stream needs another forget person with the same kind of question, but forget sample \d+ has none; use a larger forget split or another modality$/);
     await expect(run).rejects.toBeInstanceOf(UserError);
   });
@@ -165,7 +165,7 @@ describe('on a tiny target model', () => {
     const { forget, retain } = twoPersonSplit(t);
     const prefixes = addLora(t.store, { rank: 2, alpha: 4, targets: ['lm.blocks.*.mlp.*'] }, 5);
     const hard = new Map<string, Float32Array>();
-    await unlearn({ method: recordingSku(hard), store: t.store, cfg: t.cfg, tok: t.tok, forget, retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
+    await unlearn({ method: recordingSku(hard), model: t.model, forget, retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
     for (const p of prefixes) {
       const [A, B] = [t.store.get(`${p}.lora_A`).data, t.store.get(`${p}.lora_B`).data];
       expect(Array.from(A)).toEqual(Array.from(hard.get(`${p}.lora_A`)!));
@@ -179,7 +179,7 @@ describe('on a tiny target model', () => {
     }
     // A second SKU run on these (now non-zero) adapters cannot negate ΔW exactly with one adapter: refused.
     await expect(
-      unlearn({ method: sku, store: t.store, cfg: t.cfg, tok: t.tok, forget, retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } }),
+      unlearn({ method: sku, model: t.model, forget, retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } }),
     ).rejects.toThrow(/sku negates LoRA adapters through B, which must start at 0, but lm\.blocks\.0\.mlp\.fc1\.lora_B does not/);
   });
 });

@@ -38,7 +38,7 @@ describe('direction on a tiny target model', () => {
   test('p(y_t) of forget answer tokens falls; the retain set is measured and falls less', async () => {
     const t = await tinyTarget();
     const [f0, r0] = [await measure(t, t.forget), await measure(t, t.retain)];
-    await unlearn({ method: undial, store: t.store, cfg: t.cfg, tok: t.tok, forget: t.forget, retain: t.retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
+    await unlearn({ method: undial, model: t.model, forget: t.forget, retain: t.retain, images: t.images, epochs: 1, batchSize: 4, seed: 0, optimizer: { optimizer: { type: 'adamw', lr: 1e-3 }, threads: 1 } });
     const [f1, r1] = [await measure(t, t.forget), await measure(t, t.retain)];
     console.log(`undial: forget p(y) ${f0.tokenProb.toFixed(4)} → ${f1.tokenProb.toFixed(4)}, retain p(y) ${r0.tokenProb.toFixed(4)} → ${r1.tokenProb.toFixed(4)}`);
     expect(f1.tokenProb).toBeLessThan(f0.tokenProb - 0.1);

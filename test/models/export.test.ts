@@ -17,6 +17,7 @@ import { type VLMConfig, declareInputs, initVLM, preset, vlmForward } from '../.
 import { type EncodedSample, makeBatch } from '../../src/models/batch.ts';
 import { serialize } from '../../src/engine/onnx.ts';
 import { exportModel } from '../../src/models/export.ts';
+import { VlmModel } from '../../src/models/vlm-model.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/models/checkpoint.ts';
 import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
 import { SPECIAL_IDS } from '../../src/models/tokenizer/special-tokens.ts';
@@ -103,7 +104,7 @@ describe('ONNX export', () => {
       const B = 3, seq = image ? 40 : 24;
       const dir = mkdtempSync(join(scratch, 'case-'));
       const path = join(dir, 'model.onnx');
-      const info = exportModel(store, cfg, path, { batch: B, seq, image });
+      const info = exportModel(new VlmModel(store, cfg, null as never), path, { batch: B, seq, image });
       const expectedInputs = image ? ['ids', 'positions', 'images', 'image_index', 'image_slot', 'key_mask'] : ['ids', 'positions', 'key_mask'];
       expect(info.inputs.map((i) => i.name)).toEqual(expectedInputs);
       expect(info.outputs).toEqual([{ name: 'logits', shape: [B, seq, VOCAB], dtype: 'float32' }]);
@@ -137,9 +138,9 @@ describe('ONNX export', () => {
     const dir = mkdtempSync(join(scratch, 'case-'));
     const path = join(dir, 'model.onnx');
     writeFileSync(path, 'previous');
-    expect(() => exportModel(store, cfg, path, { batch: 1, seq: cfg.lm.maxSeq + 1, image: true })).toThrow(UserError);
-    expect(() => exportModel(store, cfg, path, { batch: 1, seq: cfg.lm.maxSeq + 1, image: true })).toThrow(`pass --seq ${cfg.lm.maxSeq} or less`);
-    expect(() => exportModel(store, cfg, path, { batch: 0, seq: 8, image: false })).toThrow('batch size must be a positive integer');
+    expect(() => exportModel(new VlmModel(store, cfg, null as never), path, { batch: 1, seq: cfg.lm.maxSeq + 1, image: true })).toThrow(UserError);
+    expect(() => exportModel(new VlmModel(store, cfg, null as never), path, { batch: 1, seq: cfg.lm.maxSeq + 1, image: true })).toThrow(`pass --seq ${cfg.lm.maxSeq} or less`);
+    expect(() => exportModel(new VlmModel(store, cfg, null as never), path, { batch: 0, seq: 8, image: false })).toThrow('batch size must be a positive integer');
     expect(readFileSync(path, 'utf8')).toBe('previous');
     expect(readdirSync(dir)).toEqual(['model.onnx']);
   });

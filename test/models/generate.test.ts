@@ -13,6 +13,7 @@ import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
 import { type VLMConfig, declareInputs, initVLM, preset, vlmForward } from '../../src/models/vlm.ts';
 import { type EncodedSample, type Sample, encodeSample, makeBatch } from '../../src/models/batch.ts';
 import { type GenerateResult, Generator, ReferenceGenerator } from '../../src/models/generate.ts';
+import { VlmModel } from '../../src/models/vlm-model.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -99,7 +100,7 @@ function expectSameLogits(a: GenerateResult, b: GenerateResult, vocab: number): 
 
 describe('greedy generation', () => {
   test('a trained tiny VLM regenerates its training captions and answers exactly (cached path)', async () => {
-    const gen = new Generator(fx.store, fx.cfg, { threads: 1 });
+    const gen = new Generator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 1 });
     const prompts = [fx.imagePrompts[0], fx.textPrompts[0], ...fx.imagePrompts.slice(1), ...fx.textPrompts.slice(1)];
     const out = await gen.generate(fx.tok, prompts, { maxNewTokens: 40, batchSize: 8 });
     const expected = [IMAGE_QA[0], TEXT_QA[0], ...IMAGE_QA.slice(1), ...TEXT_QA.slice(1)].map((s) => s.answer);
@@ -109,8 +110,8 @@ describe('greedy generation', () => {
   });
 
   test('cached and uncached generation choose identical tokens (images, text, left padding, early eos, budget)', async () => {
-    const cached = new Generator(fx.store, fx.cfg, { threads: 1 });
-    const reference = new ReferenceGenerator(fx.store, fx.cfg, { threads: 1 });
+    const cached = new Generator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 1 });
+    const reference = new ReferenceGenerator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 1 });
     // Unseen combinations too (image with another image's question), so not every row is memorised.
     const imageBatch = encodeAll([...fx.imagePrompts, { question: IMAGE_QA[3].question, image: fx.images[1] }]);
     const textBatch = encodeAll([...fx.textPrompts, { question: 'Where was Elio Brandt born?', image: null }]);
@@ -146,8 +147,8 @@ describe('greedy generation', () => {
   });
 
   test('ignoreEos generates exactly maxNewTokens per row on both paths', async () => {
-    const cached = new Generator(fx.store, fx.cfg, { threads: 1 });
-    const reference = new ReferenceGenerator(fx.store, fx.cfg, { threads: 1 });
+    const cached = new Generator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 1 });
+    const reference = new ReferenceGenerator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 1 });
     const prompts = encodeAll(fx.textPrompts);
     const a = await cached.generateIds(prompts, { maxNewTokens: 30, ignoreEos: true });
     const b = await reference.generateIds(prompts, { maxNewTokens: 30, ignoreEos: true });
@@ -159,7 +160,7 @@ describe('greedy generation', () => {
   });
 
   test('the prefill logits equal a plain forward of each unpadded prompt at its last position', async () => {
-    const gen = new Generator(fx.store, fx.cfg, { threads: 1 });
+    const gen = new Generator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 1 });
     for (const samples of [fx.imagePrompts, fx.textPrompts]) {
       const prompts = encodeAll(samples);
       const r = await gen.generateIds(prompts, { maxNewTokens: 1, recordLogits: true });
@@ -192,8 +193,8 @@ describe('greedy generation', () => {
 
   test('deterministic: same inputs give the same tokens, across calls and generator instances', async () => {
     const prompts = encodeAll([{ question: 'Who?', image: fx.images[2] }, { question: 'Describe the image.', image: fx.images[3] }]);
-    const g1 = new Generator(fx.store, fx.cfg, { threads: 1 });
-    const g2 = new Generator(fx.store, fx.cfg, { threads: 2 });
+    const g1 = new Generator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 1 });
+    const g2 = new Generator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 2 });
     const a = await g1.generateIds(prompts, { maxNewTokens: 20, ignoreEos: true });
     const b = await g1.generateIds(prompts, { maxNewTokens: 20, ignoreEos: true });
     const c = await g2.generateIds(prompts, { maxNewTokens: 20, ignoreEos: true });
@@ -204,7 +205,7 @@ describe('greedy generation', () => {
   });
 
   test('requests that cannot fit, and prompts with answers, are refused with clear messages', async () => {
-    const gen = new Generator(fx.store, fx.cfg, { threads: 1 });
+    const gen = new Generator(new VlmModel(fx.store, fx.cfg, fx.tok), { threads: 1 });
     const prompts = encodeAll(fx.imagePrompts);
     const longest = Math.max(...prompts.map((p) => p.ids.length));
     await expect(gen.generateIds(prompts, { maxNewTokens: fx.cfg.lm.maxSeq })).rejects.toThrow(UserError);

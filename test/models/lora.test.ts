@@ -10,7 +10,8 @@ import { tokenCE } from '../../src/engine/losses.ts';
 import { ForwardRunner } from '../../src/models/runner.ts';
 import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
 import { type VLMConfig, declareInputs, initVLM, preset, vlmForward } from '../../src/models/vlm.ts';
-import { type VLMBatch, encodeSample, makeBatch } from '../../src/models/batch.ts';
+import { encodeSample, makeBatch } from '../../src/models/batch.ts';
+import { type ModelBatch } from '../../src/models/model.ts';
 import { addLora, hasLora, isLoraParam, linearPrefixes, loraDelta, loraDeltaExpr, loraPrefixes, matchTargets, mergeLora, targetPattern } from '../../src/models/lora.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/models/checkpoint.ts';
 import { UserError } from '../../src/util/errors.ts';
@@ -22,7 +23,7 @@ const TARGETS = ['lm.blocks.*.attn.qkv', 'lm.blocks.*.mlp.*', 'projector.fc2'];
 let tok: Tokenizer;
 let cfg: VLMConfig;
 let base: ParamStore;
-let batch: VLMBatch;
+let batch: ModelBatch;
 
 beforeAll(() => {
   tok = Tokenizer.fromJSON(trainBpe([...CAPTIONS, 'Describe the image.'], { vocabSize: 300, minFrequency: 1 }));

@@ -1,5 +1,5 @@
 import { type Command } from 'commander';
-import { loadCheckpoint } from '../../models/checkpoint.ts';
+import { modelKindOf } from '../../models/model-kinds.ts';
 import { exportModel } from '../../models/export.ts';
 import { UserError } from '../../util/errors.ts';
 import { positiveInt } from '../options.ts';
@@ -23,12 +23,11 @@ export function registerExport(program: Command): Command {
     .option('--seq <n>', "sequence length of the exported graph, image slots included (default: the model's maxSeq)", positiveInt)
     .option('--no-image', 'export a text-only model (no image inputs)')
     .action(async (o: ExportCliOptions) => {
-      const { store, config } = loadCheckpoint(o.model);
-      const cfg = config.model;
-      const shape = { batch: o.batch, seq: o.seq ?? cfg.lm.maxSeq, image: o.image };
+      const model = modelKindOf(o.model).load(o.model);
+      const shape = { batch: o.batch, seq: o.seq ?? model.dims.maxSeq, image: o.image };
       let info;
       try {
-        info = exportModel(store, cfg, o.out, shape);
+        info = exportModel(model, o.out, shape);
       } catch (err) {
         if (err instanceof UserError) throw err;
         const code = (err as NodeJS.ErrnoException).code;

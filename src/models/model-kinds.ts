@@ -1,0 +1,46 @@
+/**
+ * Which ModelKind reads a checkpoint: the `format` its config.json names. A new architecture registers here
+ * and every layer that loads a model (training from a base, unlearning, evaluation, export, the benchmarks)
+ * can use it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../util/errors.ts';
+import { CONFIG_FILE, checkpointDir } from './checkpoint.ts';
+import { type LoadedModel, type ModelKind } from './model.ts';
+import { VLM_KIND } from './vlm-model.ts';
+
+export const MODEL_KINDS: readonly ModelKind[] = [VLM_KIND];
+
+/** The format config.json declares, or undefined when it cannot be read (the default kind then says what is wrong). */
+function declaredFormat(dir: string): unknown {
+  const path = join(dir, CONFIG_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown } | null)?.format;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kind a checkpoint directory's config.json names. */
+export function modelKindOf(checkpoint: string): ModelKind {
+  const format = declaredFormat(checkpoint);
+  if (format === undefined) return MODEL_KINDS[0];
+  const kind = MODEL_KINDS.find((k) => k.id === format);
+  if (!kind) {
+    throw new UserError(
+      `${join(checkpoint, CONFIG_FILE)}: format ${JSON.stringify(format)} is not a model kind this clearbench reads (${MODEL_KINDS.map((k) => k.id).join(', ')}); point at a clearbench checkpoint or re-save it`,
+    );
+  }
+  return kind;
+}
+
+/**
+ * Load a model from a model directory (`<dir>/checkpoint/`) or a checkpoint directory.
+ * @throws UserError naming the missing or corrupt file and the fix.
+ */
+export function loadModel(dir: string): LoadedModel {
+  const checkpoint = checkpointDir(dir);
+  return modelKindOf(checkpoint).load(checkpoint);
+}
