@@ -1,5 +1,5 @@
 /**
- * The CLEAR benchmark: the six image tasks of SPEC §4 and how they combine (SPEC §5).
+ * The CLEAR benchmark: the six image tasks of docs/SPEC.md §4 and how they combine (docs/SPEC.md §5).
  */
 import { type BenchmarkSpec, DEFAULT_DS_SIZE } from '../src/eval/benchmark.ts';
 

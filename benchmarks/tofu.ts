@@ -1,5 +1,5 @@
 /**
- * The TOFU text tasks of the same persons (SPEC §4, "when text data is present"): forget QA, retain QA,
+ * The TOFU text tasks of the same persons (docs/SPEC.md §4, "when text data is present"): forget QA, retain QA,
  * real authors, world facts. As in TOFU, forget/retain QA report the plain probability of the answer and
  * the two utility sets the option-normalised one; their paraphrase is the answer itself.
  */

@@ -1,5 +1,5 @@
 /**
- * "I don't know" answers written for this project (SPEC §3), used as targets by the IDK, DPO
+ * "I don't know" answers written for this project (docs/SPEC.md §3), used as targets by the IDK, DPO
  * and LLMU methods. Varied in structure and wording so a model cannot learn one fixed string.
  */
 export const IDK_ANSWERS: readonly string[] = [

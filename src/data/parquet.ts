@@ -32,7 +32,7 @@ export function checkParquetColumns(file: string, metadata: FileMetaData, column
   if (missing.length) {
     throw new UserError(
       `${file} lacks column(s) ${missing.join(', ')} (has ${[...byName.keys()].join(', ')}); ` +
-        'this config does not have the layout of SPEC §2.1: re-download it or regenerate it with `clearbench synth`',
+        'this config does not have the layout of docs/SPEC.md §2.1: re-download it or regenerate it with `clearbench synth`',
     );
   }
   for (const c of columns) {

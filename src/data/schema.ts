@@ -1,5 +1,5 @@
 /**
- * Column kinds and typed rows of the CLEAR and TOFU configs (SPEC §2.1), plus the check that
+ * Column kinds and typed rows of the CLEAR and TOFU configs (docs/SPEC.md §2.1), plus the check that
  * a parquet file's schema carries the columns a config needs.
  */
 import type { SchemaTree } from 'hyparquet';

@@ -1,5 +1,5 @@
 /**
- * Loss building blocks for the unlearning methods (SPEC §6), as tensor expressions that the engine
+ * Loss building blocks for the unlearning methods (docs/SPEC.md §6), as tensor expressions that the engine
  * differentiates.
  *
  * Conventions: logits [..., V] (float); labels int64 with the logits' shape minus V, IGNORE_LABEL (−100)
@@ -73,7 +73,7 @@ export function tokenCE(logits: Tensor, labels: Tensor): Tensor {
   return lp.sum().neg().div(atLeastOne(answerMask(labels, logits.dtype).sum()));
 }
 
-/** Mean cross-entropy over each sample's scored tokens: [B] (L̄ of SPEC §5; 0 for a sample without any). */
+/** Mean cross-entropy over each sample's scored tokens: [B] (L̄ of docs/SPEC.md §5; 0 for a sample without any). */
 export function tokenCEPerSample(logits: Tensor, labels: Tensor): Tensor {
   if (labels.rank < 2) throw new Error(`tokenCEPerSample: labels need a batch axis, got [${labels.shape}]`);
   const lp = tokenLogProbs(logits, labels);

@@ -1,5 +1,5 @@
 /**
- * Benchmark-level numbers from the task summaries (SPEC §5): model utility, the paper-table columns and
+ * Benchmark-level numbers from the task summaries (docs/SPEC.md §5): model utility, the paper-table columns and
  * forget quality against gold, each over the tasks the benchmark definition names (the formulas themselves
  * are ./metrics/formulas.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * What a benchmark is: a declarative list of evaluation tasks (SPEC §4) plus which tasks feed each
+ * What a benchmark is: a declarative list of evaluation tasks (docs/SPEC.md §4) plus which tasks feed each
  * aggregate (forget quality, model utility, the paper columns, membership inference, extraction and the
  * relearning attack). The definitions themselves live in `benchmarks/<name>.ts`.
  */
@@ -7,7 +7,7 @@ import { type QuestionStrategy } from '../models/chat.ts';
 import { type TaskKind } from './metrics/index.ts';
 import { type ForgetSplit } from '../protocol/vocabulary.ts';
 
-/** Every eval set is capped at its first `ds_size` rows (SPEC §4). */
+/** Every eval set is capped at its first `ds_size` rows (docs/SPEC.md §4). */
 export const DEFAULT_DS_SIZE = 300;
 
 export interface TaskSpec {
@@ -20,7 +20,7 @@ export interface TaskSpec {
   /** Config name; `{split}` stands for the forget split (e.g. `{split}_perturbed` → `forget10_perturbed`). */
   config: string;
   question: QuestionStrategy;
-  /** Whether the row's image goes into the prompt (SPEC §4: the image stays in the input). */
+  /** Whether the row's image goes into the prompt (docs/SPEC.md §4: the image stays in the input). */
   image: boolean;
   /** Columns holding the ground truth, the paraphrase (= ground truth when equal) and the perturbed answers. */
   groundTruth: string;

@@ -1,5 +1,5 @@
 /**
- * `evaluate()`: one model on one benchmark (SPEC §4–§5). Per task it scores every answer teacher-forced
+ * `evaluate()`: one model on one benchmark (docs/SPEC.md §4–§5). Per task it scores every answer teacher-forced
  * (batched) and generates greedily (KV cache, image in the input), then writes `<task>.samples.json`,
  * `mia.samples.json` and, last, `summary.json` into the output directory (README "Evaluation output
  * format"). Same model, data, options and seed → byte-identical files; the wall-clock timing is returned

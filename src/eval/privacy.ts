@@ -1,5 +1,5 @@
 /**
- * Membership inference (SPEC §5): per-sample LOSS, ZLib, Min-K% and Min-K%++ scores of ground-truth
+ * Membership inference (docs/SPEC.md §5): per-sample LOSS, ZLib, Min-K% and Min-K%++ scores of ground-truth
  * answers, their ROC AUCs for telling the forget persons from never-seen ones, and privleak against gold.
  */
 import { DEFAULT_MIN_K, lossScore, miaAuc, minKPlusPlusScore, minKScore, privleak, zlibScore } from './metrics/index.ts';

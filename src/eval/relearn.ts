@@ -1,5 +1,5 @@
 /**
- * The relearning attack (SPEC §5): fine-tune a copy of the evaluated model for a few steps on half of the
+ * The relearning attack (docs/SPEC.md §5): fine-tune a copy of the evaluated model for a few steps on half of the
  * forget set and measure how much of the forgotten knowledge returns on the other half. Forgetting that
  * comes straight back was suppression, not removal.
  *

@@ -21,7 +21,7 @@ export interface TokenScores {
 }
 
 export interface ScoredAnswer extends TokenScores {
-  /** L̄ = mean token NLL over the answer (SPEC §5). */
+  /** L̄ = mean token NLL over the answer (docs/SPEC.md §5). */
   meanNll: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * From the scored answers of one task to its per-sample records and task-level numbers (SPEC §5), using
+ * From the scored answers of one task to its per-sample records and task-level numbers (docs/SPEC.md §5), using
  * the metric functions of ./metrics only.
  */
 import {
@@ -34,7 +34,7 @@ export interface SampleRecord {
   /** R_i = exp(mean_j L̄(pert_j) − L̄(para)) (with compat clear-code: the dataset-wide mean over i, j). */
   truth_ratio: number;
   rougeL_recall: number;
-  /** Teacher-forced memorisation of the ground truth (SPEC §5). */
+  /** Teacher-forced memorisation of the ground truth (docs/SPEC.md §5). */
   extraction_strength: number;
   exact_memorization: number;
 }

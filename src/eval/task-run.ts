@@ -9,7 +9,7 @@ import { type TaskSpec } from './benchmark.ts';
 import { type EvalItem } from './task-data.ts';
 import { type ScoredTask } from './task-metrics.ts';
 
-/** SPEC §4: generation budget for real models; the tiny models' prompts leave less room. */
+/** docs/SPEC.md §4: generation budget for real models; the tiny models' prompts leave less room. */
 export const DEFAULT_MAX_NEW_TOKENS = 300;
 
 /** Wall time spent in teacher-forced scoring and in generation (seconds, summed over calls). */

@@ -1,5 +1,5 @@
 /**
- * What an unlearning method trains on (SPEC §1): the forget and retain persons of a split, in the chosen
+ * What an unlearning method trains on (docs/SPEC.md §1): the forget and retain persons of a split, in the chosen
  * modality, taken as the training recipes take them (train/examples.ts personExamples).
  */
 import { type Dataset } from '../data/dataset.ts';

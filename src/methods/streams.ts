@@ -1,6 +1,6 @@
 /**
  * The per-step data of unlearning: forget batches (one modality each, shuffled per epoch) and, aligned
- * sample by sample, the other streams a method asks for (SPEC §6: each forget sample is paired with a
+ * sample by sample, the other streams a method asks for (docs/SPEC.md §6: each forget sample is paired with a
  * retain sample drawn uniformly, seeded).
  */
 import { IDK_ANSWERS } from '../../datasets/idk.ts';

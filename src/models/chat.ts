@@ -1,5 +1,5 @@
 /**
- * The chat format of SPEC §3: `<|user|> [<|image|>] question <|assistant|> answer <|eos|>`,
+ * The chat format of docs/SPEC.md §3: `<|user|> [<|image|>] question <|assistant|> answer <|eos|>`,
  * labels on the answer tokens and the closing `<|eos|>` only, the question strategies of the
  * evaluation tasks, image-placeholder expansion and padded batching.
  */

@@ -1,5 +1,5 @@
 /**
- * Greedy generation through the model seam (model.ts; SPEC §4: greedy, with the image in the input, stopping at `<|eos|>`).
+ * Greedy generation through the model seam (model.ts; docs/SPEC.md §4: greedy, with the image in the input, stopping at `<|eos|>`).
  *
  * `Generator` uses a key/value cache: a prefill graph runs the left-padded prompts [B, Sp] once and returns
  * the first token and every layer's keys/values, padded to a static cache length Smax = Sp + maxNewTokens;

@@ -1,5 +1,5 @@
 /**
- * The three training recipes of the protocol (SPEC §1):
+ * The three training recipes of the protocol (docs/SPEC.md §1):
  *  - base:   from scratch on `pretrain` (well-known faces, world things, real-author and world facts);
  *  - target: base fine-tuned on every fictitious person (`full`, plus their text QA for joint/text);
  *  - gold:   base fine-tuned on the retain persons only (`retainNN`, …).

@@ -1,6 +1,6 @@
 /**
- * The synthetic CLEAR-format dataset (SPEC §2.2): every config in the hub layout with the
- * columns and types of SPEC §2.1, forget/retain splits by person, byte-identical output for
+ * The synthetic CLEAR-format dataset (docs/SPEC.md §2.2): every config in the hub layout with the
+ * columns and types of docs/SPEC.md §2.1, forget/retain splits by person, byte-identical output for
  * the same seed, identities that differ clearly, and every image decodable.
  */
 import { describe, test, expect, beforeAll, afterAll } from '@jest/globals';
@@ -16,7 +16,7 @@ import { Rng } from '../../src/util/rng.ts';
 import sharp from 'sharp';
 import { cleanup, tempDir, tinyDataset, TINY } from './helpers.ts';
 
-/** Config names of therem/CLEAR on the hub (SPEC §2.1), plus our two extra configs. */
+/** Config names of therem/CLEAR on the hub (docs/SPEC.md §2.1), plus our two extra configs. */
 const HUB_CONFIGS = [
   'default', 'full', 'forget01', 'forget05', 'forget10', 'retain99', 'retain95', 'retain90',
   'forget01_perturbed', 'forget05_perturbed', 'forget10_perturbed', 'retain_perturbed',
@@ -65,7 +65,7 @@ describe('layout', () => {
   });
 });
 
-describe('columns and types (SPEC §2.1)', () => {
+describe('columns and types (docs/SPEC.md §2.1)', () => {
   test('caption configs: image bytes, caption and name strings', async () => {
     for (const c of ['full', 'forget01', 'forget05', 'forget10', 'retain99', 'retain95', 'retain90'] as const) {
       const rows = await clear.loadConfig(c);

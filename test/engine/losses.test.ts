@@ -1,6 +1,6 @@
 /**
  * Loss building blocks (src/engine/losses.ts): values against plain float64 TypeScript written here from
- * the definitions (SPEC §6), gradients against central finite differences (gradCheck), and the masking
+ * the definitions (docs/SPEC.md §6), gradients against central finite differences (gradCheck), and the masking
  * and temperature behaviour the unlearning methods rely on.
  */
 import { describe, test, expect } from '@jest/globals';

@@ -1,4 +1,4 @@
-/** The declarative benchmark definitions: SPEC §4's task table, and every aggregate names known tasks. */
+/** The declarative benchmark definitions: docs/SPEC.md §4's task table, and every aggregate names known tasks. */
 import { describe, expect, test } from '@jest/globals';
 import { BENCHMARKS, getBenchmark } from '../../benchmarks/index.ts';
 import { checkBenchmark, configFor } from '../../src/eval/benchmark.ts';
@@ -10,7 +10,7 @@ describe('benchmark definitions', () => {
     expect(() => checkBenchmark(getBenchmark(name))).not.toThrow();
   });
 
-  test('clear: the six image tasks of SPEC §4', () => {
+  test('clear: the six image tasks of docs/SPEC.md §4', () => {
     const rows = getBenchmark('clear').tasks.map((t) => [t.id, configFor(t, 'forget05'), t.question, t.groundTruth, t.paraphrase, t.perturbed, t.probability, t.kind, t.dsSize]);
     expect(rows).toEqual([
       ['forget', 'forget05_perturbed', 'random_caption', 'caption', 'paraphrased_caption', 'perturbed_captions', 'plain', 'forget', 300],

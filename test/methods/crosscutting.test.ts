@@ -1,7 +1,7 @@
 /**
- * Options every method shares (SPEC §6): LoRA trains only the adapters, the vision encoder stays frozen by
+ * Options every method shares (docs/SPEC.md §6): LoRA trains only the adapters, the vision encoder stays frozen by
  * default, the L1 regulariser λ·‖ΔW‖₁ logs and adds the right quantity (full fine-tuning and LoRA), and the
- * modality selects the forget/retain examples (SPEC §1).
+ * modality selects the forget/retain examples (docs/SPEC.md §1).
  */
 import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -140,7 +140,7 @@ describe('the L1 regulariser λ·‖ΔW‖₁', () => {
   });
 });
 
-describe('modality selects the unlearning data (SPEC §1)', () => {
+describe('modality selects the unlearning data (docs/SPEC.md §1)', () => {
   test('vision = the persons\' image captions and face names, text = their QA, joint = both; forget and retain persons are disjoint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'clearbench-modality-'));
     try {

@@ -35,7 +35,7 @@ describe('loss values and gradients on a fixed batch', () => {
     expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
   });
 
-  test('defaults T = 4, α = 1, γ = 1, max_epochs = 2 (SPEC §6)', () => {
+  test('defaults T = 4, α = 1, γ = 1, max_epochs = 2 (docs/SPEC.md §6)', () => {
     expect(lossCase(scrub).h).toEqual({ temperature: 4, alpha: 1, gamma: 1, max_epochs: 2 });
   });
 

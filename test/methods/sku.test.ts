@@ -28,7 +28,7 @@ describe('stage 1 loss and gradient on a fixed batch', () => {
     expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
   });
 
-  test('defaults 2.5 / 1.0 / 0.5 (SPEC §6)', () => {
+  test('defaults 2.5 / 1.0 / 0.5 (docs/SPEC.md §6)', () => {
     expect(lossCase(sku).h).toEqual({ w_gd: 2.5, w_rd: 1, w_pd: 0.5 });
   });
 });

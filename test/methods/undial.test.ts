@@ -17,7 +17,7 @@ describe('loss value and gradient on a fixed batch', () => {
     expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
   });
 
-  test('default β is 10 (SPEC §6)', () => {
+  test('default β is 10 (docs/SPEC.md §6)', () => {
     expect(lossCase(undial).h.beta).toBe(10);
   });
 });

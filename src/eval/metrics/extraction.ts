@@ -1,5 +1,5 @@
 /**
- * Memorisation of an answer under teacher forcing (SPEC §5), from the argmax token ids the model
+ * Memorisation of an answer under teacher forcing (docs/SPEC.md §5), from the argmax token ids the model
  * predicts at each answer position and the true answer token ids.
  */
 import { UserError } from '../../util/errors.ts';
@@ -15,7 +15,7 @@ function checkPair(what: string, predicted: ArrayLike<number>, answer: ArrayLike
  * Extraction strength 1 − k/T, with T the answer length and k the smallest index such that the
  * teacher-forced argmax predictions equal the answer from position k to the end. When even the last
  * token is wrong, k = T (only the empty suffix matches) and the strength is 0. (OpenUnlearning's loop
- * stops at k = T − 1 in that case and reports 1/T; SPEC §5's definition gives 0.)
+ * stops at k = T − 1 in that case and reports 1/T; docs/SPEC.md §5's definition gives 0.)
  */
 export function extractionStrength(predicted: ArrayLike<number>, answer: ArrayLike<number>): number {
   checkPair('extractionStrength', predicted, answer);

@@ -1,5 +1,5 @@
 /**
- * The formulas of SPEC §5 over per-token and per-sample losses: probability, truth ratio, forget
+ * The formulas of docs/SPEC.md §5 over per-token and per-sample losses: probability, truth ratio, forget
  * quality, harmonic mean and utility. Which tasks they combine is the benchmark definition's
  * (../benchmark-scores.ts). Notation: NLL(a) summed token cross-entropy of answer a,
  * L̄(a) = NLL(a)/n(a) its mean per token, P̄(a) = exp(−L̄(a)).

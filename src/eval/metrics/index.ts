@@ -1,4 +1,4 @@
-/** The evaluation metrics of SPEC §5: pure functions over per-token and per-sample numbers. */
+/** The evaluation metrics of docs/SPEC.md §5: pure functions over per-token and per-sample numbers. */
 export { rougeL, rougeLRecall, rougeTokenize, lcsLength, type RougeScore } from './rouge.ts';
 export { porterStem } from './porter-stemmer.ts';
 export { ks2samp, MAX_AUTO_N, type KsResult } from './ks.ts';

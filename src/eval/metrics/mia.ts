@@ -1,5 +1,5 @@
 /**
- * Membership-inference scores and their summary numbers (SPEC §5 "beyond the reference").
+ * Membership-inference scores and their summary numbers (docs/SPEC.md §5 "beyond the reference").
  *
  * Conventions follow OpenUnlearning (src/evals/metrics/mia/*.py, utils.mia_auc, privacy.privleak):
  * every per-sample score is loss-like — higher means *less* likely to be a training member.
@@ -13,7 +13,7 @@ import { UserError } from '../../util/errors.ts';
 import { meanLoss } from './formulas.ts';
 import { rocAuc } from './roc-auc.ts';
 
-/** Fraction of lowest-scoring tokens Min-K% and Min-K%++ average over (SPEC §5: k = 0.4). */
+/** Fraction of lowest-scoring tokens Min-K% and Min-K%++ average over (docs/SPEC.md §5: k = 0.4). */
 export const DEFAULT_MIN_K = 0.4;
 
 /** OpenUnlearning clamps the vocabulary variance at 1e-6 before dividing, i.e. σ ≥ 1e-3. */

@@ -45,7 +45,7 @@ describe('losses and probabilities (hand-computed)', () => {
   });
 });
 
-describe('truth ratio (SPEC §5, hand-computed)', () => {
+describe('truth ratio (docs/SPEC.md §5, hand-computed)', () => {
   // R_i = exp(mean_j L̄(pert_ij) − L̄(para_i))
   const samples = [
     { paraLoss: 1.0, pertLosses: [2.0, 3.0] }, // R = e^(2.5 − 1) = e^1.5
