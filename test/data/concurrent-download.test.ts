@@ -3,36 +3,18 @@
  * download` processes): all succeed, each file is fetched once, and no lock or partial is
  * left behind. The per-file lock itself: a live holder is named, a dead one's lock is taken over.
  */
-import { describe, test, expect, beforeAll, afterAll, afterEach } from '@jest/globals';
+import { describe, test, expect } from '@jest/globals';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
-import { startHubServer } from '../../src/data/hub/server.ts';
-import type { HubServer } from '../../src/data/hub/server.ts';
 import { downloadRepo } from '../../src/data/hub/download.ts';
 import { SnapshotCache } from '../../src/data/hub/snapshot-cache.ts';
 import { describeHolder, tryLock } from '../../src/util/pid-lock.ts';
-import { cleanup, tinyDataset } from './helpers.ts';
+import { servedTinyDataset } from './helpers.ts';
 
 const CONFIGS = ['forget10', 'retain90', 'forget01'];
-let dir: string;
-let root: string;
-let server: HubServer;
-let n = 0;
-const freshCache = () => join(root, `cache-${n++}`);
-
-beforeAll(async () => {
-  ({ dir, root } = await tinyDataset('concurrent'));
-  server = await startHubServer({ dir });
-});
-afterEach(() => {
-  for (const k of Object.keys(server.faults)) delete (server.faults as Record<string, unknown>)[k];
-});
-afterAll(async () => {
-  await server.close();
-  cleanup(root);
-});
+const hub = servedTinyDataset('concurrent');
 
 function filesUnder(d: string): string[] {
   if (!existsSync(d)) return [];
@@ -45,16 +27,16 @@ function filesUnder(d: string): string[] {
 /** Every requested file is in the snapshot with the served bytes; nothing is left in partial/. */
 function expectComplete(cacheDir: string, expected: string[]): void {
   const cache = new SnapshotCache(cacheDir, 'therem/CLEAR');
-  const commit = server.commitOf('therem/CLEAR');
-  for (const p of expected) expect([p, readFileSync(cache.finalPath(commit, p)).equals(readFileSync(join(dir, p)))]).toEqual([p, true]);
+  const commit = hub.server.commitOf('therem/CLEAR');
+  for (const p of expected) expect([p, readFileSync(cache.finalPath(commit, p)).equals(readFileSync(join(hub.dir, p)))]).toEqual([p, true]);
   expect(filesUnder(join(cache.repoDir, 'partial'))).toEqual([]);
 }
 
 describe('concurrent downloads into one cache', () => {
   test('three at once in one process: all succeed, each file is fetched once', async () => {
-    const cacheDir = freshCache();
-    server.faults.delayMs = 40; // every file response waits, so the three runs overlap on every file
-    const results = await Promise.allSettled([0, 1, 2].map(() => downloadRepo({ repo: 'therem/CLEAR', hubUrl: server.url, cacheDir, configs: CONFIGS })));
+    const cacheDir = hub.freshCache();
+    hub.server.faults.delayMs = 40; // every file response waits, so the three runs overlap on every file
+    const results = await Promise.allSettled([0, 1, 2].map(() => downloadRepo({ repo: 'therem/CLEAR', hubUrl: hub.server.url, cacheDir, configs: CONFIGS })));
     expect(results.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : 'ok'))).toEqual(['ok', 'ok', 'ok']);
     const ok = results.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof downloadRepo>>>).value);
     const wanted = [...new Set([...ok[0].downloaded, ...ok[0].skipped])].sort();
@@ -65,14 +47,14 @@ describe('concurrent downloads into one cache', () => {
   });
 
   test('three `clearbench download` processes at once: all exit 0 with the same snapshot', async () => {
-    const cacheDir = freshCache();
-    server.faults.delayMs = 40;
+    const cacheDir = hub.freshCache();
+    hub.server.faults.delayMs = 40;
     const cli = () =>
       new Promise<{ status: number; out: string; err: string }>((resolve) => {
         execFile(
           process.execPath,
           // --refresh: a process that starts late still asks the hub (rather than answering from the finished cache).
-          ['bin/clearbench.js', 'download', '--refresh', '--hub-url', server.url, '--cache-dir', cacheDir, '--configs', CONFIGS.join(',')],
+          ['bin/clearbench.js', 'download', '--refresh', '--hub-url', hub.server.url, '--cache-dir', cacheDir, '--configs', CONFIGS.join(',')],
           { cwd: join(import.meta.dirname, '../..'), env: { ...process.env, HF_TOKEN: '' }, encoding: 'utf8' },
           (e, stdout, stderr) => resolve({ status: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
         );
@@ -97,7 +79,7 @@ describe('concurrent downloads into one cache', () => {
 
 describe('the per-file lock', () => {
   test('a live holder is named; a dead holder’s lock (same host) is taken over; release removes it', () => {
-    const lockDir = join(root, 'locks');
+    const lockDir = join(hub.root, 'locks');
     mkdirSync(lockDir, { recursive: true });
     const live = join(lockDir, 'live.lock');
     const since = new Date().toISOString();
@@ -121,14 +103,14 @@ describe('the per-file lock', () => {
   });
 
   test('a download finds a stale lock left by a killed download and proceeds', async () => {
-    const cacheDir = freshCache();
+    const cacheDir = hub.freshCache();
     const cache = new SnapshotCache(cacheDir, 'therem/CLEAR');
-    const commit = server.commitOf('therem/CLEAR');
+    const commit = hub.server.commitOf('therem/CLEAR');
     const shard = 'forget10/train-00000-of-00001.parquet';
     const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     mkdirSync(join(cache.lockPath(commit, shard), '..'), { recursive: true });
     writeFileSync(cache.lockPath(commit, shard), JSON.stringify({ pid: Number(exited.stdout), host: hostname(), since: new Date(0).toISOString() }));
-    const r = await downloadRepo({ repo: 'therem/CLEAR', hubUrl: server.url, cacheDir, configs: ['forget10'] });
+    const r = await downloadRepo({ repo: 'therem/CLEAR', hubUrl: hub.server.url, cacheDir, configs: ['forget10'] });
     expect(r.downloaded).toContain(shard);
     expect(existsSync(cache.lockPath(commit, shard))).toBe(false);
   });

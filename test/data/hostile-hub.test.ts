@@ -17,28 +17,12 @@ import { repoPathProblem, safeRepoPath } from '../../src/data/hub/repo-path.ts';
 import { configsFromCard } from '../../src/data/card.ts';
 import { hubFetch } from '../../src/data/hub/client.ts';
 import { UserError } from '../../src/util/errors.ts';
-import { cleanup, tinyDataset } from './helpers.ts';
+import { servedTinyDataset } from './helpers.ts';
 
 const SHARD = 'forget10/train-00000-of-00001.parquet';
-let dir: string;
-let root: string;
-let server: HubServer;
-let n = 0;
-const freshCache = () => join(root, `cache-${n++}`);
+const hub = servedTinyDataset('hostile');
 
-beforeAll(async () => {
-  ({ dir, root } = await tinyDataset('hostile'));
-  server = await startHubServer({ dir });
-});
-afterEach(() => {
-  for (const k of Object.keys(server.faults)) delete (server.faults as Record<string, unknown>)[k];
-});
-afterAll(async () => {
-  await server.close();
-  cleanup(root);
-});
-
-const opts = (cacheDir: string, more: object = {}) => ({ repo: 'therem/CLEAR', hubUrl: server.url, cacheDir, configs: ['forget10'], token: undefined as string | undefined, ...more });
+const opts = (cacheDir: string, more: object = {}) => ({ repo: 'therem/CLEAR', hubUrl: hub.server.url, cacheDir, configs: ['forget10'], token: undefined as string | undefined, ...more });
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => e);
 
 /** Every file under `d`, relative, with '/' separators. */
@@ -81,7 +65,7 @@ describe('repo paths', () => {
   });
 
   test('the snapshot cache refuses to name a file outside its directories (a manifest cached before these checks)', () => {
-    const cache = new SnapshotCache(join(root, 'unit-cache'), 'o/r');
+    const cache = new SnapshotCache(join(hub.root, 'unit-cache'), 'o/r');
     const commit = 'a'.repeat(40);
     expect(cache.finalPath(commit, 'a/b.parquet')).toBe(join(cache.snapshotDir(commit), 'a/b.parquet'));
     for (const p of ['../train-evil.parquet', '/tmp/x', 'a\\..\\..\\x', 'C:x', 'a\0']) {
@@ -112,24 +96,24 @@ describe('path traversal from the hub', () => {
 
   beforeAll(async () => {
     // Three small repos: one laid out without a card, one whose card takes the hostile path in, one with a hostile card only.
-    const layout = join(root, 'repo-layout');
+    const layout = join(hub.root, 'repo-layout');
     mkdirSync(join(layout, 'data'), { recursive: true });
     writeFileSync(join(layout, 'data/train-00000-of-00001.parquet'), 'PAR1 not really');
     const card = (df: string) => `---\nconfigs:\n- config_name: evil\n  data_files: ${JSON.stringify(df)}\n---\n`;
-    const carded = join(root, 'repo-carded');
+    const carded = join(hub.root, 'repo-carded');
     mkdirSync(carded, { recursive: true });
     writeFileSync(join(carded, 'evil.json'), '{"hostile": true}\n');
     writeFileSync(join(carded, 'README.md'), card('**/evil.json')); // a safe pattern that matches the hostile listing path
-    const cardOnly = join(root, 'repo-card-only');
+    const cardOnly = join(hub.root, 'repo-card-only');
     mkdirSync(cardOnly, { recursive: true });
     writeFileSync(join(cardOnly, 'other.json'), '{"hostile": true}\n');
     writeFileSync(join(cardOnly, 'README.md'), card('../../../../../../../../../../../../tmp/evil.json'));
-    outside = join(root, 'outside');
+    outside = join(hub.root, 'outside');
     mkdirSync(outside, { recursive: true });
     evilAt = join(outside, 'evil.json');
     writeFileSync(evilAt, PRECIOUS);
-    layoutCache = freshCache();
-    cardCache = freshCache();
+    layoutCache = hub.freshCache();
+    cardCache = hub.freshCache();
     hostile = await startHubServer({ repos: { 'evil/layout': layout, 'evil/carded': carded, 'evil/card-only': cardOnly } });
     // Climb from exactly where the snapshot will be to evilAt.
     const traversal = relative(new SnapshotCache(cardCache, 'evil/carded').snapshotDir(hostile.commitOf('evil/carded')), evilAt);
@@ -161,7 +145,7 @@ describe('path traversal from the hub', () => {
     const saved = hostile.faults.listAs;
     hostile.faults.listAs = { 'evil.json': join(outside, 'abs.json') };
     try {
-      const err = await failure(downloadRepo({ repo: 'evil/carded', hubUrl: hostile.url, cacheDir: freshCache() }));
+      const err = await failure(downloadRepo({ repo: 'evil/carded', hubUrl: hostile.url, cacheDir: hub.freshCache() }));
       expect(err?.message).toBe(
         `evil/carded: refusing the file path from the hub ${JSON.stringify(join(outside, 'abs.json'))} (absolute); only relative paths inside the repo are accepted, so this hub is broken or hostile: check --hub-url`,
       );
@@ -172,7 +156,7 @@ describe('path traversal from the hub', () => {
   });
 
   test('a card pattern that leaves the repo is refused even when the listing is clean', async () => {
-    const err = await failure(downloadRepo({ repo: 'evil/card-only', hubUrl: hostile.url, cacheDir: freshCache() }));
+    const err = await failure(downloadRepo({ repo: 'evil/card-only', hubUrl: hostile.url, cacheDir: hub.freshCache() }));
     expect(err).toBeInstanceOf(UserError);
     expect(err!.message).toMatch(/^evil\/card-only: refusing the data_files pattern of config "evil" "(\.\.\/)+tmp\/evil\.json" \(has a '\.\.' segment\)/);
   });
@@ -182,10 +166,10 @@ describe('serve-hub serves nothing outside its directory', () => {
   let served: HubServer;
   let secretFile: string;
   beforeAll(async () => {
-    const repoDir = join(root, 'served');
+    const repoDir = join(hub.root, 'served');
     mkdirSync(repoDir, { recursive: true });
     writeFileSync(join(repoDir, 'inside.json'), '{"ok": true}\n');
-    secretFile = join(root, 'secret.txt');
+    secretFile = join(hub.root, 'secret.txt');
     writeFileSync(secretFile, 'SECRET outside the served directory\n');
     symlinkSync(secretFile, join(repoDir, 'leak.json'));
     symlinkSync(join(repoDir, 'inside.json'), join(repoDir, 'alias.json')); // stays inside: fine
@@ -227,31 +211,31 @@ describe('serve-hub serves nothing outside its directory', () => {
 
 describe('bodies are read no further than the listed size', () => {
   test('a body that goes on past the file is stopped at the listed size; nothing is kept', async () => {
-    const cache = freshCache();
-    const size = statSync(join(dir, SHARD)).size;
-    server.faults.endless = [SHARD];
-    const before = server.requests.length;
+    const cache = hub.freshCache();
+    const size = statSync(join(hub.dir, SHARD)).size;
+    hub.server.faults.endless = [SHARD];
+    const before = hub.server.requests.length;
     const err = await failure(downloadRepo(opts(cache)));
     expect(err).toBeInstanceOf(UserError);
     expect(err!.message).toMatch(
-      new RegExp(`^the hub sent more than the listed ${size} bytes of ${SHARD} \\(therem/CLEAR@[0-9a-f]{40}\\); the transfer was stopped there and discarded: the hub at ${server.url} is broken or hostile, check --hub-url$`),
+      new RegExp(`^the hub sent more than the listed ${size} bytes of ${SHARD} \\(therem/CLEAR@[0-9a-f]{40}\\); the transfer was stopped there and discarded: the hub at ${hub.server.url} is broken or hostile, check --hub-url$`),
     );
     const cacheApi = new SnapshotCache(cache, 'therem/CLEAR');
-    const commit = server.commitOf('therem/CLEAR');
+    const commit = hub.server.commitOf('therem/CLEAR');
     expect(existsSync(cacheApi.finalPath(commit, SHARD))).toBe(false);
     expect(existsSync(cacheApi.partialPath(commit, SHARD))).toBe(false);
     // The connection was closed early: the server got nowhere near the end of its endless body.
     await new Promise((r) => setTimeout(r, 200));
-    const bodies = server.requests.slice(before).filter((q) => q.path.endsWith(SHARD) && q.range !== 'bytes=0-0');
+    const bodies = hub.server.requests.slice(before).filter((q) => q.path.endsWith(SHARD) && q.range !== 'bytes=0-0');
     expect(bodies.length).toBe(1); // not retried: a body longer than listed is no cut-off
     expect(bodies[0].sent).toBeLessThan(ENDLESS_BYTES / 4);
   });
 
   test('a listing that claims fewer (or more) bytes than the hub serves fails at once, not "run again to resume"', async () => {
-    const size = statSync(join(dir, SHARD)).size;
+    const size = statSync(join(hub.dir, SHARD)).size;
     for (const listed of [120, size + 1000]) {
-      const cache = freshCache();
-      server.faults.listSize = { [SHARD]: listed };
+      const cache = hub.freshCache();
+      hub.server.faults.listSize = { [SHARD]: listed };
       const err = await failure(downloadRepo(opts(cache)));
       expect(err?.message).toMatch(
         new RegExp(`^${SHARD} in therem/CLEAR@[0-9a-f]{40} is listed at ${listed} bytes but the hub serves ${size}; the hub contradicts itself, so resuming cannot help`),
@@ -262,13 +246,13 @@ describe('bodies are read no further than the listed size', () => {
 
   test('a listed size no file can have is refused before anything is fetched', async () => {
     for (const listed of [-1, 1.5, 2 ** 50, '120', null]) {
-      server.faults.listSize = { [SHARD]: listed };
-      const before = server.requests.length;
-      const err = await failure(downloadRepo(opts(freshCache())));
+      hub.server.faults.listSize = { [SHARD]: listed };
+      const before = hub.server.requests.length;
+      const err = await failure(downloadRepo(opts(hub.freshCache())));
       expect(err?.message).toBe(
-        `therem/CLEAR: the hub lists ${JSON.stringify(SHARD)} with size ${JSON.stringify(listed)}, a size no download can satisfy; the hub at ${server.url} is broken: check --hub-url`,
+        `therem/CLEAR: the hub lists ${JSON.stringify(SHARD)} with size ${JSON.stringify(listed)}, a size no download can satisfy; the hub at ${hub.server.url} is broken: check --hub-url`,
       );
-      expect(server.requests.slice(before).some((q) => q.path.includes('/resolve/'))).toBe(false);
+      expect(hub.server.requests.slice(before).some((q) => q.path.includes('/resolve/'))).toBe(false);
     }
   });
 });
@@ -278,23 +262,23 @@ describe('the token goes to the hub origin only', () => {
   for (const xCache of ['Hit from cloudfront', undefined]) {
     test(`a redirect to another host${xCache ? ` answering X-Cache: ${xCache}` : ''} never carries the token`, async () => {
       // The "CDN": the same files on another port, which is another origin.
-      const cdn = await startHubServer({ dir, faults: xCache ? { xCache } : {} });
+      const cdn = await startHubServer({ dir: hub.dir, faults: xCache ? { xCache } : {} });
       try {
-        server.faults.requireToken = TOKEN;
-        server.faults.redirectTo = cdn.url;
-        const cache = freshCache();
-        const before = server.requests.length;
+        hub.server.faults.requireToken = TOKEN;
+        hub.server.faults.redirectTo = cdn.url;
+        const cache = hub.freshCache();
+        const before = hub.server.requests.length;
         const r = await downloadRepo(opts(cache, { token: TOKEN }));
         expect(r.downloaded).toContain(SHARD);
-        expect(readFileSync(join(r.dir, SHARD)).equals(readFileSync(join(dir, SHARD)))).toBe(true);
+        expect(readFileSync(join(r.dir, SHARD)).equals(readFileSync(join(hub.dir, SHARD)))).toBe(true);
         const cdnSaw = cdn.requests.filter((q) => q.path.includes('/resolve/'));
         expect(cdnSaw.length).toBeGreaterThan(0);
         expect(cdnSaw.filter((q) => q.authorized)).toEqual([]);
         // The hub itself still gets the token (it is gated).
-        expect(server.requests.slice(before).filter((q) => q.path.includes('/api/')).every((q) => q.authorized)).toBe(true);
+        expect(hub.server.requests.slice(before).filter((q) => q.path.includes('/api/')).every((q) => q.authorized)).toBe(true);
         // A failure on the CDN side: the message names the file and carries no token.
         cdn.faults.notFound = [SHARD];
-        const err = await failure(downloadRepo(opts(freshCache(), { token: TOKEN })));
+        const err = await failure(downloadRepo(opts(hub.freshCache(), { token: TOKEN })));
         expect(err?.message).toMatch(new RegExp(`^${SHARD} is listed in dataset therem/CLEAR@main but the hub answered status 404 for it`));
         expect(`${err?.message}\n${err?.stack}`).not.toContain(TOKEN);
         expect(cdn.requests.filter((q) => q.authorized)).toEqual([]);
@@ -317,24 +301,24 @@ describe('answers that are not what the hub API returns', () => {
       [`[{"type": "file", "path": "a.json", "size": 3, "oid": "${'1'.repeat(40)}"}, {"type": "file", "path": "a.json", "size": 4, "oid": "${'2'.repeat(40)}"}]`, '"a.json" is listed twice'],
     ];
     for (const [body, detail] of cases) {
-      server.faults.badListing = body;
-      const err = await failure(downloadRepo(opts(freshCache())));
+      hub.server.faults.badListing = body;
+      const err = await failure(downloadRepo(opts(hub.freshCache())));
       expect([body, err?.message]).toEqual([
         body,
-        `the hub at ${server.url} answered the file listing request for dataset therem/CLEAR@main with something that is not a file listing (${detail}); check --hub-url`,
+        `the hub at ${hub.server.url} answered the file listing request for dataset therem/CLEAR@main with something that is not a file listing (${detail}); check --hub-url`,
       ]);
       expect(err).toBeInstanceOf(UserError);
     }
   });
 
   test('an API answer larger than any hub sends is cut off, not read into memory to the end', async () => {
-    const hf = hubFetch(server.url, fetch, 1000);
-    const res = await hf.fetch(`${server.url}/api/datasets/therem/CLEAR/tree/main?recursive=true`);
+    const hf = hubFetch(hub.server.url, fetch, 1000);
+    const res = await hf.fetch(`${hub.server.url}/api/datasets/therem/CLEAR/tree/main?recursive=true`);
     const err = await failure(res.json());
     expect(err).toBeInstanceOf(UserError);
-    expect(err!.message).toBe(`the hub at ${server.url} sent more than 1000 bytes for /api/datasets/therem/CLEAR/tree/main; check --hub-url`);
+    expect(err!.message).toBe(`the hub at ${hub.server.url} sent more than 1000 bytes for /api/datasets/therem/CLEAR/tree/main; check --hub-url`);
     // Within the bound, the same answer reads normally.
-    const whole = await hubFetch(server.url, fetch).fetch(`${server.url}/api/datasets/therem/CLEAR/tree/main?recursive=true`);
+    const whole = await hubFetch(hub.server.url, fetch).fetch(`${hub.server.url}/api/datasets/therem/CLEAR/tree/main?recursive=true`);
     expect(((await whole.json()) as unknown[]).length).toBeGreaterThan(10);
   });
 
@@ -366,8 +350,8 @@ describe('answers that are not what the hub API returns', () => {
   });
 
   test('a 404 for one listed file names the file, not the dataset', async () => {
-    server.faults.notFound = [SHARD];
-    const err = await failure(downloadRepo(opts(freshCache())));
+    hub.server.faults.notFound = [SHARD];
+    const err = await failure(downloadRepo(opts(hub.freshCache())));
     expect(err?.message).toBe(
       `${SHARD} is listed in dataset therem/CLEAR@main but the hub answered status 404 for it; try again later, or pick another --revision`,
     );
