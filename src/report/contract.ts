@@ -44,7 +44,8 @@ export interface EvalSummary {
   model_utility: number;
   forget_quality_ks: number | null;
   forget_quality_js: number | null;
-  paper: { real: number; retain: number; forget: number; forget_quality: number | null };
+  /** forget_clear_code: the CLEAR code's Forget formula; null in summaries written before it was added. */
+  paper: { real: number; retain: number; forget: number; forget_clear_code: number | null; forget_quality: number | null };
   privacy: {
     privleak: number | null;
     mia_auc: { loss: number; zlib: number; min_k: number; min_k_pp: number } | null;
@@ -190,6 +191,7 @@ export function readEvalSummary(file: string): EvalSummary {
       real: f.num(paper, 'real', 'paper.real'),
       retain: f.num(paper, 'retain', 'paper.retain'),
       forget: f.num(paper, 'forget', 'paper.forget'),
+      forget_clear_code: f.numOrNull(paper, 'forget_clear_code', 'paper.forget_clear_code'),
       forget_quality: f.numOrNull(paper, 'forget_quality', 'paper.forget_quality'),
     },
     privacy: privacy && {
