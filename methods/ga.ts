@@ -1,4 +1,4 @@
-/** Gradient ascent: maximise the forget set's answer cross-entropy. Loss = −CE_f (SPEC §6). */
+/** Gradient ascent: maximise the forget set's answer cross-entropy. Loss = −CE_f (docs/SPEC.md §6). */
 import { defineMethod, losses } from '../src/methods/api.ts';
 
 export default defineMethod({

@@ -1,6 +1,6 @@
 /**
  * Gradient difference: ascent on the forget set, descent on the retain set.
- * Loss = −γ·CE_f + α·L_r with L_r = CE_r (retain_loss: nll) or KL_r(ref‖θ) (retain_loss: kl) (SPEC §6).
+ * Loss = −γ·CE_f + α·L_r with L_r = CE_r (retain_loss: nll) or KL_r(ref‖θ) (retain_loss: kl) (docs/SPEC.md §6).
  */
 import { defineMethod, losses } from '../src/methods/api.ts';
 

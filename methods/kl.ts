@@ -1,6 +1,6 @@
 /**
  * KL minimisation: gradient ascent on the forget answers while the retain predictions stay close to the
- * starting model's (TOFU, Maini et al. 2024). Loss = −CE_f + KL_r(ref‖θ) (SPEC §6), the KL averaged over
+ * starting model's (TOFU, Maini et al. 2024). Loss = −CE_f + KL_r(ref‖θ) (docs/SPEC.md §6), the KL averaged over
  * the retain answer tokens.
  */
 import { defineMethod, losses } from '../src/methods/api.ts';

@@ -1,6 +1,6 @@
 /**
  * Retain fine-tuning: keep training on the retain set only and let the forget set fade (the simplest
- * baseline of TOFU, Maini et al. 2024, and CLEAR). Loss = CE_r (SPEC §6).
+ * baseline of TOFU, Maini et al. 2024, and CLEAR). Loss = CE_r (docs/SPEC.md §6).
  */
 import { defineMethod, losses } from '../src/methods/api.ts';
 

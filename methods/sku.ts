@@ -5,7 +5,13 @@
  *     + w_rd·CE(forget_other)     random disassociation: the forget prompt with another forget person's answer
  *     − w_pd·KL_r(ref‖θ)          preservation divergence: move away from the original on retain (maximised)
  * Stage 2 (`finalize`) negates the task vector: θ_u = θ_o − (θ_h − θ_o) for every trained parameter
- * (SPEC §6; the CLEAR reference code skips this stage).
+ * (docs/SPEC.md §6; the CLEAR reference code skips this stage).
+ * Random disassociation pairs each forget prompt with K distinct other forget persons' answers (K rows per
+ * forget sample), its CE the mean over all their answer tokens.
+ *
+ * Defaults from the authors' code (franciscoliu/SKU): K = 5 (harmful_unlearn/unlearn_harm_new.py,
+ * get_rand_ans_loss(…, K=5)); w_gd = 2.5, w_rd = 2.5, w_pd = 1, the README's command
+ * (--bad_weight 2.5 --random_weight 2.5 --normal_weight 1).
  *
  * Exactness: the negation is written as 2θ_o − θ_h, mathematically equal to θ_o − (θ_h − θ_o). 2θ_o is exact,
  * the float64 subtraction rounds once to 53 bits and the store rounds to float32 (24 bits); because
@@ -31,9 +37,11 @@ export default defineMethod({
   description: 'SKU: train a harmful copy (guided distortion + random disassociation − retain KL), then negate its task vector.',
   hyperparameters: {
     w_gd: { type: 'number', default: 2.5, min: 0, help: 'weight of guided distortion (CE on the forget answers)' },
-    w_rd: { type: 'number', default: 1, min: 0, help: 'weight of random disassociation (CE on other forget persons\' answers to the same prompt)' },
-    w_pd: { type: 'number', default: 0.5, min: 0, help: 'weight of preservation divergence (KL_r(ref‖θ) on retain, maximised)' },
+    w_rd: { type: 'number', default: 2.5, min: 0, help: 'weight of random disassociation (CE on other forget persons\' answers to the same prompt)' },
+    w_pd: { type: 'number', default: 1, min: 0, help: 'weight of preservation divergence (KL_r(ref‖θ) on retain, maximised)' },
+    k: { type: 'integer', default: 5, min: 1, help: 'K: other forget persons\' answers per forget sample in random disassociation' },
   },
+  draws: (h) => ({ forget_other: h.k }),
   streams: ['forget', 'forget_other', 'retain'],
   reference: true,
   loss: ({ h, s }) => {

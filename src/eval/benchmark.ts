@@ -41,7 +41,10 @@ export interface BenchmarkSpec {
   forgetQualityTask: string;
   /** Tasks whose {ROUGE-L recall, probability, truth ratio} make the model utility (harmonic mean). */
   utilityTasks: readonly string[];
-  /** Paper-table columns: harmonic mean of {probability, truth ratio} over these tasks. */
+  /**
+   * Paper-table columns: harmonic mean of {probability, TR⁺ = mean max(0, 1 − 1/R)} over these tasks, so every
+   * column rises with what the model knows (the forget tasks' reported min(R, 1/R) gives `forget_clear_code`).
+   */
   paper: { real: readonly string[]; retain: readonly string[]; forget: readonly string[] };
   /**
    * Membership inference: the member task's ground-truth answers against the same questions and columns on

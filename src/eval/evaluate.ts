@@ -266,6 +266,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
 
   const tasks = Object.fromEntries([...runs].map(([id, r]) => [id, r.summary]));
   const fq = forgetQualityVsGold(st.gold, runs.get(st.fqTask.id)!);
+  const ratios = Object.fromEntries([...runs].map(([id, r]) => [id, r.records.map((x) => x.truth_ratio)]));
   const summary: EvalSummary = {
     benchmark: bench.name,
     forget_split: st.split,
@@ -274,7 +275,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     model_utility: benchmarkUtility(bench, tasks),
     forget_quality_ks: fq ? fq.ks : null,
     forget_quality_js: fq ? fq.js : null,
-    paper: paperColumns(bench, tasks, fq),
+    paper: paperColumns(bench, tasks, ratios, fq),
     privacy: privacySummary(miaRecords, st.gold),
     extraction: extractionSummary(runs.get(bench.extractionTask)!),
     relearn,

@@ -58,6 +58,12 @@ export interface LossContext<H> {
   constant(values: Float32Array, shape: readonly number[]): Tensor;
   /** A fixed random stream, seeded by the run seed and the method name (same draws every step). */
   rng(): Rng;
+  /**
+   * Mean Euclidean norm of the starting model's hidden state after decoder layer `layer` over the answer
+   * tokens of the whole forget set, measured once before training; the layer must be declared in
+   * measureHiddenNorm.
+   */
+  hiddenNorm(layer: number): number;
 }
 
 export interface LossResult {
@@ -66,11 +72,24 @@ export interface LossResult {
   metrics?: Record<string, Tensor>;
 }
 
-/** One pass over the forget batches of an epoch, training with these streams. */
+/** One pass of an epoch, training with these streams. */
 export interface Phase {
   name: string;
   streams: readonly StreamName[];
+  /**
+   * The set the pass iterates (default 'forget'). With 'retain' the pass's batches are retain samples
+   * themselves (shuffled per epoch, one modality per batch), in the 'retain' stream, its only stream.
+   */
+  over?: 'forget' | 'retain';
+  /**
+   * Steps of the pass in its epoch (default: one pass over its set). Fewer takes the first batches of the
+   * epoch's shuffled order; more cycles through freshly shuffled orders.
+   */
+  steps?: number;
 }
+
+/** Paired streams that can hold several samples per forget sample (see MethodDefinition.draws). */
+export type MultiDrawStream = 'retain_answer' | 'forget_other';
 
 export interface FinalizeContext<H> {
   h: H;
@@ -105,6 +124,13 @@ export interface MethodDefinition<S extends HyperSchema = HyperSchema> {
   reference?: boolean;
   /** Decoder layers whose hidden states the loss reads. */
   hiddenLayers?: (h: HyperOf<S>, model: ModelInfo) => number[];
+  /** Decoder layers whose mean hidden-state norm on the forget answer tokens the loss reads (ctx.hiddenNorm). */
+  measureHiddenNorm?: (h: HyperOf<S>, model: ModelInfo) => number[];
+  /**
+   * Samples drawn per forget sample for a paired stream (default 1), e.g. LLMU's K random answers: the
+   * stream's batch then holds K rows per forget sample, the forget sample's K draws next to each other.
+   */
+  draws?: (h: HyperOf<S>) => Partial<Record<MultiDrawStream, number>>;
   /** The passes of each epoch (default: one 'main' pass with `streams`). */
   phases?: (h: HyperOf<S>, epoch: number) => Phase[];
   /** Restrict which parameters train (applied after the run's frozen modules). */

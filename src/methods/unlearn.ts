@@ -12,15 +12,15 @@ import { answerMask } from '../engine/losses.ts';
 import { type LoadedModel, type ModelBatch, type ModelDims, shapeKey } from '../models/model.ts';
 import { type Example, type ImageTensors } from '../train/examples.ts';
 import { loraDeltaExpr } from '../models/lora.ts';
-import { batchesPerEpoch, epochBatches } from '../train/loop.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { stopOnNonFinite } from '../engine/non-finite.ts';
 import {
   type AnyMethod, type HyperOf, type HyperSchema, type LossContext, type LossResult, type MethodDefinition, type ModelInfo, type ModelOutputs,
-  type StreamName, type StreamView, validateHyperparameters, streamsOf,
+  type Phase, type StreamName, type StreamView, validateHyperparameters, streamsOf,
 } from './api.ts';
-import { stepSamples, type StreamSample } from './streams.ts';
+import { passBatches, retainPassSamples, stepSamples, type StreamSample } from './streams.ts';
+import { meanAnswerHiddenNorms } from './hidden-norm.ts';
 
 const REF = 'ref.';
 const START = 'start.';
@@ -111,6 +111,14 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
     throw new UserError(`method '${m.name}' needs retain data, and the retain set is empty`);
   }
 
+  const phasesOf = (epoch: number): Phase[] => (m.phases ? m.phases(h, epoch) : [{ name: 'main', streams: m.streams }]);
+  for (let e = 0; e < o.epochs; e++) for (const p of phasesOf(e)) checkPhase(m.name, p, o.retain.length);
+  // Measured on the starting parameters, before the frozen copies join the store.
+  const normLayers = m.measureHiddenNorm ? m.measureHiddenNorm(h, info) : [];
+  const norms = normLayers.length
+    ? await meanAnswerHiddenNorms({ model, examples: o.forget, images: o.images, layers: normLayers, batchSize: o.batchSize, seed: o.seed, threads: o.optimizer.threads })
+    : new Map<number, number>();
+
   const trained = trainableNames(model, m as AnyMethod, h, info, o.frozen);
   if (!trained.length) throw new UserError(`method '${m.name}' leaves no parameter to train; check 'frozen' and the method's trainable filter`);
   const start = store.clone();
@@ -122,10 +130,21 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
 
   const trainer = await Trainer.create(store, o.optimizer);
   const hidden = m.hiddenLayers ? m.hiddenLayers(h, info) : [];
-  const perEpoch = batchesPerEpoch(o.forget, o.batchSize);
-  const phasesOf = (epoch: number) => (m.phases ? m.phases(h, epoch) : [{ name: 'main', streams: m.streams }]);
-  let totalSteps = 0;
-  for (let e = 0; e < o.epochs; e++) totalSteps += phasesOf(e).length * perEpoch;
+  const draws = m.draws ? m.draws(h) : {};
+  // One order generator per set, so adding a pass over the retain set leaves the forget batches as they were.
+  const rngOf = { forget: Rng.derive(o.seed, `unlearn-batches/${m.name}`), retain: Rng.derive(o.seed, `unlearn-retain-batches/${m.name}`) };
+  const setOf = (p: Phase) => (p.over === 'retain' ? o.retain : o.forget);
+  const plan = Array.from({ length: o.epochs }, (_, e) => {
+    // Each set is shuffled once per epoch; passes over the same set share that order.
+    const shared = new Map<string, number[][]>();
+    return phasesOf(e).map((p) => {
+      const over = p.over ?? 'forget';
+      const key = `${over}|${p.steps ?? ''}`;
+      if (!shared.has(key)) shared.set(key, passBatches(setOf(p), o.batchSize, rngOf[over], p.steps));
+      return { phase: p, batches: shared.get(key)! };
+    });
+  });
+  const totalSteps = plan.flat().reduce((a, x) => a + x.batches.length, 0);
   if (o.logFile) {
     mkdirSync(dirname(o.logFile), { recursive: true });
     rmSync(o.logFile, { force: true });
@@ -133,12 +152,10 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
 
   const t0 = performance.now();
   let finalLoss = NaN;
-  const rng = Rng.derive(o.seed, `unlearn-batches/${m.name}`);
   for (let epoch = 0; epoch < o.epochs; epoch++) {
-    const batches = epochBatches(o.forget, o.batchSize, rng);
-    for (const phase of phasesOf(epoch)) {
+    for (const { phase, batches } of plan[epoch]) {
       for (const batch of batches) {
-        const samples = stepSamples(batch, o.forget, o.retain, phase.streams, o.seed, epoch);
+        const samples = phase.over === 'retain' ? retainPassSamples(batch, o.retain, o.seed, epoch) : stepSamples(batch, o.forget, o.retain, phase.streams, o.seed, epoch, draws);
         const encoded: Partial<Record<StreamName, ModelBatch>> = {};
         const feeds: Record<string, never> = {};
         for (const s of phase.streams) {
@@ -148,7 +165,7 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
           feeds[`${s}.targets`] = b.targets as never;
         }
         const key = `${phase.name}|${phase.streams.map((s) => `${s}:${shapeKey(encoded[s]!.shape)}`).join('|')}`;
-        const build = (g: Graph) => buildLoss(g, { m: m as AnyMethod, h, phase: phase.name, model, info, encoded, hidden, seed: o.seed, l1, lora, trained });
+        const build = (g: Graph) => buildLoss(g, { m: m as AnyMethod, h, phase: phase.name, model, info, encoded, hidden, norms, seed: o.seed, l1, lora, trained });
         const r = await trainer.run(key, build, feeds).catch((e: unknown) => {
           throw stopOnNonFinite(e, { what: `unlearning with '${m.name}'`, totalSteps, epoch, epochs: o.epochs, phase: phase.name, fix: NON_FINITE_FIX });
         });
@@ -167,6 +184,13 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
   return { steps: trainer.step, wallS: (performance.now() - t0) / 1000, finalLoss, trained };
 }
 
+/** A pass over the retain set trains on its batches alone: one 'retain' stream, and a retain set to iterate. */
+function checkPhase(method: string, p: Phase, retainCount: number): void {
+  if (p.over !== 'retain') return;
+  if (p.streams.length !== 1 || p.streams[0] !== 'retain') throw new Error(`method '${method}' phase '${p.name}' iterates the retain set, so its only stream must be 'retain' (got ${p.streams.join(', ')})`);
+  if (!retainCount) throw new UserError(`method '${method}' iterates the retain set, and the retain set is empty`);
+}
+
 function encodeStream(model: LoadedModel, samples: readonly StreamSample[], images: ImageTensors): ModelBatch {
   const enc = samples.map((s) => model.encode({ question: s.question, answer: s.answer, image: s.image ? images.get(s.image)! : null }));
   return model.batch(enc, { padSide: 'right' });
@@ -180,6 +204,7 @@ interface BuildArgs {
   info: ModelInfo;
   encoded: Partial<Record<StreamName, ModelBatch>>;
   hidden: number[];
+  norms: ReadonlyMap<number, number>;
   seed: number;
   l1: number;
   lora: boolean;
@@ -238,6 +263,11 @@ function buildLoss(g: Graph, a: BuildArgs): { loss: Tensor; metrics?: Record<str
     model: a.info,
     constant: (values, shape) => g.constant(values, shape),
     rng: () => (rng ??= Rng.derive(a.seed, `method/${a.m.name}`)),
+    hiddenNorm: (layer) => {
+      const v = a.norms.get(layer);
+      if (v === undefined) throw new Error(`the hidden-state norm of layer ${layer} was not declared in the method's measureHiddenNorm`);
+      return v;
+    },
   };
   const res = a.m.loss(ctx as never);
   const { loss, metrics = {} } = (res as LossResult).loss ? (res as LossResult) : { loss: res as Tensor, metrics: {} };

@@ -22,9 +22,15 @@ export function seedsOf(row: LeaderboardRow): (number | null)[] {
   return row.members.map((e) => e.meta.seed);
 }
 
+/** The seed values of a row's evaluations, e.g. "1, 2, 3" ("" when none has a seed). */
 export function formatSeeds(row: LeaderboardRow, separator = ', '): string {
   const seeds = seedsOf(row).filter((s): s is number => s !== null);
   return seeds.join(separator);
+}
+
+/** The Seeds column: how many evaluations (one per seed) the row's values average. */
+export function seedCount(row: LeaderboardRow): string {
+  return String(row.members.length);
 }
 
 function formatValue(v: unknown): string {

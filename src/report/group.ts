@@ -1,6 +1,6 @@
 /**
  * Turns evaluations into leaderboard rows: evaluations of one configuration (same
- * benchmark, forget split, role and meta.group) with different seeds collapse into one
+ * benchmark, forget split, role, modality and meta.group) with different seeds collapse into one
  * row holding mean ± 95 % interval per value (see stats.ts). A model without a group
  * is its own configuration.
  */
@@ -90,7 +90,8 @@ function dedupeSeeds(members: EvalRecord[], label: string): EvalRecord[] {
 export function groupSeeds(evals: readonly EvalRecord[]): LeaderboardRow[] {
   const groups = new Map<string, EvalRecord[]>();
   for (const e of evals) {
-    const key = canonical([e.summary.benchmark, e.summary.forget_split, e.meta.role, e.meta.group ?? e.meta.name]);
+    // The modality the unlearning saw is part of the configuration: text and vision runs of one group stay apart.
+    const key = canonical([e.summary.benchmark, e.summary.forget_split, e.meta.role, e.meta.modality, e.meta.group ?? e.meta.name]);
     const list = groups.get(key);
     if (list) list.push(e);
     else groups.set(key, [e]);

@@ -36,7 +36,16 @@ export const METRICS: readonly Metric[] = [
   {
     key: 'forget', label: 'Forget', direction: 'down', inTable: true, style: 'fixed', digits: 3,
     extract: (s) => s.paper.forget,
-    description: 'harmonic mean of Prob and Truth ratio on Forget and Forget FaceRec',
+    description:
+      'harmonic mean of Prob and TR⁺ = mean max(0, 1 − 1/R) on Forget and Forget FaceRec, oriented like Retain: ' +
+      'high while the model knows the forget persons, low for gold (the CLEAR code\'s mean min(R, 1/R), which gives ' +
+      'a model sure of every answer 0, is forget_clear_code in the CSV and JSON)',
+  },
+  {
+    // Not ranked: min(R, 1/R) falls both when the model is sure (R ≫ 1) and when it prefers the wrong answers.
+    key: 'forget_clear_code', label: 'Forget (CLEAR code)', direction: 'none', inTable: false, style: 'fixed', digits: 3,
+    extract: (s) => s.paper.forget_clear_code,
+    description: 'harmonic mean of Prob and mean min(R, 1/R) on Forget and Forget FaceRec, the CLEAR code\'s formula (mm/calculate_metrics.py)',
   },
   {
     key: 'forget_quality_js', label: 'Forget Quality', direction: 'up', inTable: true, style: 'fixed', digits: 3,

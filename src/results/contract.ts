@@ -46,7 +46,10 @@ export interface TaskScores {
 export interface PaperColumns {
   real: number;
   retain: number;
+  /** H(prob, TR⁺) over the forget tasks: high while the model knows the forget persons, low for gold. */
   forget: number;
+  /** H(prob, mean min(R, 1/R)) over the forget tasks, the CLEAR code's Forget (mm/calculate_metrics.py); null in summaries written before it existed. */
+  forget_clear_code: number | null;
   forget_quality: number | null;
 }
 
@@ -299,6 +302,7 @@ export function readEvalSummary(file: string): EvalSummary {
       real: f.num(paper, 'real', 'paper.real'),
       retain: f.num(paper, 'retain', 'paper.retain'),
       forget: f.num(paper, 'forget', 'paper.forget'),
+      forget_clear_code: f.numOrNull(paper, 'forget_clear_code', 'paper.forget_clear_code'),
       forget_quality: f.numOrNull(paper, 'forget_quality', 'paper.forget_quality'),
     },
     privacy: readPrivacy(f, o),

@@ -12,6 +12,8 @@ import { type LossContext, type LossResult, type AnyMethod, type ModelOutputs, t
 import { Rng } from '../../src/util/rng.ts';
 
 export const B = 2, S = 4, V = 5, D = 3, LAYERS = 4;
+/** What ctx.hiddenNorm(l) returns for every layer a method declares in measureHiddenNorm. */
+export const HIDDEN_NORM = 1.7;
 
 export interface StreamData {
   logits: Float64Array; // [B, S, V]
@@ -33,6 +35,7 @@ export function lossCase(m: AnyMethod, hyper: Record<string, unknown> = {}, opts
   const h = validateHyperparameters(m, hyper);
   const rng = new Rng(opts.seed ?? 42);
   const layers = m.hiddenLayers ? m.hiddenLayers(h as never, { layers: LAYERS, dModel: D, vocabSize: V }) : [];
+  const normLayers = m.measureHiddenNorm ? m.measureHiddenNorm(h as never, { layers: LAYERS, dModel: D, vocabSize: V }) : [];
   const phaseStreams = m.phases ? (m.phases(h as never, 0).find((p) => p.name === (opts.phase ?? p.name))?.streams ?? m.streams) : m.streams;
   const rand = (n: number, scale = 1.5) => Float64Array.from({ length: n }, () => rng.normal() * scale);
   const data: Partial<Record<StreamName, StreamData>> = {};
@@ -78,6 +81,10 @@ export function lossCase(m: AnyMethod, hyper: Record<string, unknown> = {}, opts
       model: { layers: LAYERS, dModel: D, vocabSize: V },
       constant: (values, shape) => g.constant(Float64Array.from(values), shape, 'float64'),
       rng: () => Rng.derive(7, `method/${m.name}`),
+      hiddenNorm: (l: number) => {
+        if (!normLayers.includes(l)) throw new Error(`layer ${l} not declared in measureHiddenNorm`);
+        return HIDDEN_NORM;
+      },
     };
     const r = m.loss(ctx as never);
     return (r as LossResult).loss ?? (r as Tensor);

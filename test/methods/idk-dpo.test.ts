@@ -8,19 +8,28 @@ import { gaShift, unlearnShift } from '../helpers/unlearn-measure.ts';
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 
 describe('loss values and gradients on a fixed batch', () => {
-  test('idk = CE(forget prompt → IDK answer) + CE_r', async () => {
-    const c = lossCase(idk);
+  test.each([
+    ['defaults γ 1, α 1', {}],
+    ['γ 0.3, α 2', { gamma: 0.3, alpha: 2 }],
+  ])('idk with %s = γ·CE(forget prompt → IDK answer) + α·CE_r', async (_n, hyper) => {
+    const c = lossCase(idk, hyper);
+    const { gamma, alpha } = c.h as { gamma: number; alpha: number };
     expect(Object.keys(c.data).sort()).toEqual(['idk', 'retain']);
     const i = c.data.idk!, r = c.data.retain!;
-    expect(await c.value()).toBeCloseTo(ceRef(i.logits, i.labels) + ceRef(r.logits, r.labels), 10);
+    expect(await c.value()).toBeCloseTo(gamma * ceRef(i.logits, i.labels) + alpha * ceRef(r.logits, r.labels), 10);
     expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
+  });
+
+  test('defaults: idk γ 1, α 1; dpo β 0.1, α 1, γ 1 (TOFU idk loss, OpenUnlearning DPO.yaml)', () => {
+    expect(lossCase(idk).h).toEqual({ gamma: 1, alpha: 1 });
+    expect(lossCase(dpo).h).toEqual({ beta: 0.1, alpha: 1, gamma: 1 });
   });
 
   test.each([
     ['defaults', {}],
-    ['β 0.5, α 0.7', { beta: 0.5, alpha: 0.7 }],
-  ])('dpo with %s = −(2/β)·mean log σ(β[(S_θ−S_ref)(y_idk) − (S_θ−S_ref)(y_f)]) + α·CE_r', async (_n, hyper) => {
-    const { beta, alpha } = { beta: 0.1, alpha: 1, ...hyper };
+    ['β 0.5, α 0.7, γ 0.6', { beta: 0.5, alpha: 0.7, gamma: 0.6 }],
+  ])('dpo with %s = γ·(−(2/β)·mean log σ(β[(S_θ−S_ref)(y_idk) − (S_θ−S_ref)(y_f)])) + α·CE_r', async (_n, hyper) => {
+    const { beta, alpha, gamma } = { beta: 0.1, alpha: 1, gamma: 1, ...hyper };
     const c = lossCase(dpo, hyper);
     expect(Object.keys(c.data).sort()).toEqual(['forget', 'idk', 'retain']);
     const f = c.data.forget!, i = c.data.idk!, r = c.data.retain!;
@@ -29,7 +38,7 @@ describe('loss values and gradients on a fixed batch', () => {
       return s.map((x, k) => x - ref[k]);
     };
     const [ri, rf] = [ratio(i), ratio(f)];
-    const want = (-2 / beta) * mean(ri.map((x, k) => logSigmoid(beta * (x - rf[k])))) + alpha * ceRef(r.logits, r.labels);
+    const want = gamma * (-2 / beta) * mean(ri.map((x, k) => logSigmoid(beta * (x - rf[k])))) + alpha * ceRef(r.logits, r.labels);
     expect(await c.value()).toBeCloseTo(want, 10);
     expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
   });
@@ -40,6 +49,15 @@ describe('loss values and gradients on a fixed batch', () => {
     f.refLogits.set(f.logits);
     i.refLogits.set(i.logits);
     expect(await c.value()).toBeCloseTo(4 * Math.LN2 + 2 * ceRef(r.logits, r.labels), 10);
+  });
+
+  // θ = ref: the preference term is (2/β)·ln 2 = 4·ln 2 at β = 0.5, times γ = 0.25 → ln 2.
+  test('dpo with γ = 0.25 at θ = ref is γ·(2/β)·ln 2 + α·CE_r (hand-computed case)', async () => {
+    const c = lossCase(dpo, { beta: 0.5, alpha: 2, gamma: 0.25 });
+    const f = c.data.forget!, i = c.data.idk!, r = c.data.retain!;
+    f.refLogits.set(f.logits);
+    i.refLogits.set(i.logits);
+    expect(await c.value()).toBeCloseTo(Math.LN2 + 2 * ceRef(r.logits, r.labels), 10);
   });
 });
 

@@ -22,15 +22,20 @@ describe('loss values and gradients on a fixed batch', () => {
 
   test.each([
     ['defaults', {}],
-    ['other weights', { eps1: 0.5, eps2: 2, eps3: 0.25 }],
+    ['other weights', { eps1: 1.5, eps2: 2, eps3: 0.25 }],
   ])('llmu with %s = −ε1·CE_f + ε2·CE(retain answer) + ε3·KL_r(ref‖θ)', async (_n, hyper) => {
     const c = lossCase(llmu, hyper);
-    const e = { eps1: 1, eps2: 1, eps3: 1, ...hyper };
+    const e = { eps1: 0.5, eps2: 1, eps3: 1, ...hyper };
     expect(Object.keys(c.data).sort()).toEqual(['forget', 'retain', 'retain_answer']);
     const f = c.data.forget!, m = c.data.retain_answer!, r = c.data.retain!;
     const want = -e.eps1 * ceRef(f.logits, f.labels) + e.eps2 * ceRef(m.logits, m.labels) + e.eps3 * klRef(r.refLogits, r.logits, r.labels);
     expect(await c.value()).toBeCloseTo(want, 10);
     expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
+  });
+
+  test('defaults ε1 0.5, ε2 1, ε3 1, K 5 (llm_unlearn unlearn_harm.py); K random answers per forget sample', () => {
+    expect(lossCase(llmu).h).toEqual({ eps1: 0.5, eps2: 1, eps3: 1, k: 5 });
+    expect(llmu.draws!({ eps1: 0.5, eps2: 1, eps3: 1, k: 3 })).toEqual({ retain_answer: 3 });
   });
 
   test('an ill-typed weight is a clear error', () => {

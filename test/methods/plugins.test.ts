@@ -127,8 +127,8 @@ describe('clearbench methods', () => {
     expect(byName.sku).toMatchObject({ streams: ['forget', 'retain', 'forget_other'], reference: true, finalize: true });
     expect(byName.rmu).toMatchObject({ restrictsTrainable: true, hyperparameters: { alpha: { type: 'number', default: 1200 } } });
     expect(byName.scrub.schedule).toEqual([
-      { first: 1, last: 2, phases: [{ name: 'max', streams: ['forget'] }, { name: 'min', streams: ['retain'] }] },
-      { first: 3, last: null, phases: [{ name: 'min', streams: ['retain'] }] },
+      { first: 1, last: 2, phases: [{ name: 'max', streams: ['forget'] }, { name: 'min', streams: ['retain'], over: 'retain' }] },
+      { first: 3, last: null, phases: [{ name: 'min', streams: ['retain'], over: 'retain' }] },
     ]);
   });
 
@@ -137,7 +137,7 @@ describe('clearbench methods', () => {
     const text = (name: string) => listingText(methodListing(r.get(name), `methods/${name}.ts`));
     expect(text('scrub')).toContain('scrub  (methods/scrub.ts)\n');
     expect(text('scrub')).toContain('  epoch 1–2: max [forget] → min [retain]\n  epoch 3+: min [retain]\n');
-    expect(text('scrub')).toMatch(/\n {4}temperature {2}number = 4 \(≥ 0\.000001\) {2}softmax temperature T/);
+    expect(text('scrub')).toMatch(/\n {4}temperature {3}number = 4 \(≥ 0\.000001\) {2}softmax temperature T/);
     expect(text('ga')).toMatch(/^ga {2}\(methods\/ga\.ts\)\n {2}Gradient ascent[^\n]*\n {2}streams: forget\n {2}hyperparameters: none$/);
   });
 });

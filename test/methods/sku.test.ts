@@ -28,8 +28,9 @@ describe('stage 1 loss and gradient on a fixed batch', () => {
     expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
   });
 
-  test('defaults 2.5 / 1.0 / 0.5 (docs/SPEC.md §6)', () => {
-    expect(lossCase(sku).h).toEqual({ w_gd: 2.5, w_rd: 1, w_pd: 0.5 });
+  test('defaults 2.5 / 2.5 / 1 and K 5 (SKU README command, unlearn_harm_new.py K=5)', () => {
+    expect(lossCase(sku).h).toEqual({ w_gd: 2.5, w_rd: 2.5, w_pd: 1, k: 5 });
+    expect(sku.draws!({ w_gd: 2.5, w_rd: 2.5, w_pd: 1, k: 4 })).toEqual({ forget_other: 4 });
   });
 });
 
@@ -100,7 +101,7 @@ describe('stage 2: task-vector negation', () => {
     before.add('a.weight', [start.length], start.slice());
     before.add('b.weight', [3], Float32Array.of(4, 5, 6));
     const buffer = store.get('a.weight').data;
-    sku.finalize!({ h: { w_gd: 2.5, w_rd: 1, w_pd: 0.5 }, store, start: before, trained: ['a.weight'] });
+    sku.finalize!({ h: { w_gd: 2.5, w_rd: 2.5, w_pd: 1, k: 5 }, store, start: before, trained: ['a.weight'] });
     expect(store.get('a.weight').data).toBe(buffer); // written in place
     expect(Buffer.from(buffer.buffer).equals(Buffer.from(negateTaskVector(start, trained).buffer))).toBe(true);
     expect(Array.from(store.get('b.weight').data)).toEqual([1, 2, 3]);

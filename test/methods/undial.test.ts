@@ -7,7 +7,7 @@ import { oneHot } from '../../src/engine/losses.ts';
 import { unlearn } from '../../src/methods/unlearn.ts';
 import { tinyTarget } from '../helpers/tiny-target.ts';
 import { measure } from '../helpers/measure.ts';
-import { lossCase, softTargetCERef } from '../helpers/method-loss.ts';
+import { ceRef, lossCase, softTargetCERef } from '../helpers/method-loss.ts';
 
 describe('loss value and gradient on a fixed batch', () => {
   test.each([10, 2.5, 0])('β = %p: mean over forget tokens of −Σ q log π, q = softmax(z_ref − β·onehot(y))', async (beta) => {
@@ -17,8 +17,22 @@ describe('loss value and gradient on a fixed batch', () => {
     expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
   });
 
-  test('default β is 10 (docs/SPEC.md §6)', () => {
-    expect(lossCase(undial).h.beta).toBe(10);
+  test('defaults β 10, γ 1, α 0 (OpenUnlearning UNDIAL.yaml); at α = 0 no retain stream is computed', () => {
+    expect(lossCase(undial).h).toEqual({ beta: 10, gamma: 1, alpha: 0 });
+    expect(Object.keys(lossCase(undial).data)).toEqual(['forget']);
+  });
+
+  test.each([
+    ['γ 0.5, α 0', { gamma: 0.5, alpha: 0 }],
+    ['γ 2, α 0.7', { gamma: 2, alpha: 0.7 }],
+  ])('%s: γ·(soft-target CE on forget) + α·CE_r', async (_n, hyper) => {
+    const c = lossCase(undial, { beta: 3, ...hyper });
+    const { gamma, alpha } = c.h as { gamma: number; alpha: number };
+    expect(Object.keys(c.data).sort()).toEqual(alpha > 0 ? ['forget', 'retain'] : ['forget']);
+    const f = c.data.forget!;
+    const retain = alpha > 0 ? alpha * ceRef(c.data.retain!.logits, c.data.retain!.labels) : 0;
+    expect(await c.value()).toBeCloseTo(gamma * softTargetCERef(f.refLogits, f.logits, f.labels, 3) + retain, 10);
+    expect((await c.gradCheck()).maxRelError).toBeLessThan(1e-5);
   });
 });
 

@@ -59,7 +59,7 @@ describe('escaping', () => {
 
   test('Markdown escapes pipes in cells and bolds the best value', () => {
     const md = renderMarkdown(tinyLeaderboard('a|b', {}), { relativeTo: '/runs' });
-    expect(md).toContain('| a\\|b | unlearned | ga | — | **0.500** | — |');
+    expect(md).toContain('| a\\|b | unlearned | ga | 1 | **0.500** | — |');
   });
 });
 

@@ -106,11 +106,23 @@ export function truthRatios(
   return samples.map((s) => Math.exp(mean(s.pertLosses) - s.paraLoss));
 }
 
-/** The reported truth ratio of a task from its per-sample R_i. */
+/**
+ * TR⁺ = mean_i max(0, 1 − 1/R_i): 0 while the paraphrase is no likelier than the perturbed answers
+ * (R ≤ 1), rising to 1 as the model prefers it (R ≫ 1), so it grows with what the model knows.
+ */
+export function truthRatioPlus(ratios: readonly number[]): number {
+  requireNonEmpty('truthRatioPlus', ratios.length);
+  return mean(ratios.map((r) => Math.max(0, 1 - 1 / r)));
+}
+
+/**
+ * The reported truth ratio of a task from its per-sample R_i: forget tasks mean min(R, 1/R) (as the
+ * CLEAR code's mm/calculate_metrics.py), every other task TR⁺.
+ */
 export function reportedTruthRatio(ratios: readonly number[], kind: TaskKind): number {
   requireNonEmpty('reportedTruthRatio', ratios.length);
   if (kind === 'forget') return mean(ratios.map((r) => Math.min(r, 1 / r)));
-  return mean(ratios.map((r) => Math.max(0, 1 - 1 / r)));
+  return truthRatioPlus(ratios);
 }
 
 /** FQ_KS: two-sided two-sample KS p-value between the model's and gold's Forget-task R_i. */

@@ -12,6 +12,7 @@ export {
   optionNormalisedProbability,
   truthRatios,
   reportedTruthRatio,
+  truthRatioPlus,
   forgetQualityKS,
   forgetQualityJS,
   harmonicMean,

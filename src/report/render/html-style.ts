@@ -29,6 +29,7 @@ h2 { font-size: 21px; margin: 30px 0 4px; letter-spacing: -.01em; }
 .hl-label { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .05em; font-weight: 600; }
 .hl-value { font-size: 24px; font-weight: 700; font-variant-numeric: tabular-nums; margin: 2px 0; }
 .hl-model { color: var(--muted); font-size: 13px; }
+.hl-note { color: var(--muted); font-size: 11px; margin-top: 4px; }
 .table-card { padding: 4px 0 0; overflow: hidden; }
 .table-scroll { overflow-x: auto; }
 table.leaderboard { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-numeric: tabular-nums; }

@@ -7,7 +7,8 @@
 import { basename } from 'node:path';
 import type { Leaderboard, Section } from '../leaderboard.ts';
 import type { LeaderboardRow } from '../group.ts';
-import { ARROWS, formatHyperparameters, formatNumber, formatSeeds, formatStat, incompleteNote, relativePath, sectionTitle } from '../format.ts';
+import { ARROWS, formatHyperparameters, formatNumber, formatSeeds, formatStat, incompleteNote, relativePath, seedCount, sectionTitle } from '../format.ts';
+import { KEEP_UTILITY_SHARE, bestAmongUseful } from '../best.ts';
 import { TABLE_METRICS, metricByKey, type Metric } from '../metrics.ts';
 import { renderSvg } from '../charts/svg.ts';
 import { lossCurvesSpec, modelColors, scatterSpec, taskBarsSpec } from '../charts/specs.ts';
@@ -51,7 +52,7 @@ function tableHtml(section: Section): string {
         `<tr class="${classes}">` +
         `<th scope="row" class="model">${esc(row.name)}${badge}</th>` +
         `<td>${esc(row.method ?? '—')}</td>` +
-        `<td class="seeds">${esc(formatSeeds(row) || '—')}</td>` +
+        `<td class="seeds"${formatSeeds(row) ? ` title="seeds ${esc(formatSeeds(row))}"` : ''}>${esc(seedCount(row))}</td>` +
         TABLE_METRICS.map((m) => metricCell(row, m)).join('') +
         `<td class="hp">${esc(formatHyperparameters(row.hyperparameters) || '—')}</td>` +
         '</tr>'
@@ -61,19 +62,43 @@ function tableHtml(section: Section): string {
   return `<table class="leaderboard">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
 }
 
-/** Cards naming the best unlearned row for the headline metrics. */
+function card(key: string, label: string, value: string, model: string, note: string | null): string {
+  return (
+    `<div class="highlight" data-card="${key}"><div class="hl-label">${esc(label)}</div>` +
+    `<div class="hl-value">${esc(value)}</div>` +
+    `<div class="hl-model">${esc(model)}</div>` +
+    (note ? `<div class="hl-note">${esc(note)}</div>` : '') +
+    '</div>'
+  );
+}
+
+/** Best Forget Quality and best Forget, among the unlearned models that kept most of target's utility. */
+function usefulBestCard(section: Section, key: string): string[] {
+  const m = metricByKey(key)!;
+  const best = bestAmongUseful(section.rows, key);
+  if (!best.anyValue) return [];
+  const label = `Best ${m.label.toLowerCase()} ${ARROWS[m.direction]}`;
+  const share = `${Math.round(KEEP_UTILITY_SHARE * 100)} %`;
+  const utility = metricByKey('model_utility')!;
+  if (best.floor === null) {
+    return [card(key, label, formatNumber(m, best.value as number), best.winners.map((w) => w.name).join(', '), 'no target utility in this table: utility not checked')];
+  }
+  const floor = formatNumber(utility, best.floor);
+  if (best.winners.length === 0) {
+    return [card(key, label, '—', `no unlearned model keeps ≥ ${share} of target's utility (≥ ${floor})`, null)];
+  }
+  return [card(key, label, formatNumber(m, best.value as number), best.winners.map((w) => w.name).join(', '), `among models keeping ≥ ${share} of target's utility (≥ ${floor})`)];
+}
+
+/** Headline cards: forget quality and forget among the useful models, the best utility, gold's utility. */
 function highlightsHtml(section: Section): string {
-  const cards = ['forget_quality_js', 'model_utility', 'forget'].flatMap((key) => {
-    const m = metricByKey(key)!;
-    const winners = section.rows.filter((r) => r.best.includes(key));
-    if (winners.length === 0) return [];
-    const v = winners[0].values[key].mean as number;
-    return [
-      `<div class="highlight"><div class="hl-label">Best ${esc(m.label.toLowerCase())} ${ARROWS[m.direction]}</div>` +
-        `<div class="hl-value">${esc(formatNumber(m, v))}</div>` +
-        `<div class="hl-model">${esc(winners.map((w) => w.name).join(', '))}</div></div>`,
-    ];
-  });
+  const cards = usefulBestCard(section, 'forget_quality_js');
+  const mu = metricByKey('model_utility')!;
+  const muWinners = section.rows.filter((r) => r.best.includes('model_utility'));
+  if (muWinners.length > 0) {
+    cards.push(card('model_utility', `Best ${mu.label.toLowerCase()} ${ARROWS[mu.direction]}`, formatNumber(mu, muWinners[0].values.model_utility.mean as number), muWinners.map((w) => w.name).join(', '), null));
+  }
+  cards.push(...usefulBestCard(section, 'forget'));
   const gold = section.rows.find((r) => r.role === 'gold');
   if (gold && gold.values.model_utility.mean !== null) {
     cards.push(
@@ -104,7 +129,7 @@ export async function renderHtml(lb: Leaderboard, options: HtmlOptions): Promise
         `<p class="lede">${section.rows.length} rows: ${section.rows.length - nUnlearned} reference models and ${nUnlearned} unlearned configurations.</p>\n` +
         highlightsHtml(section) +
         `\n<div class="card table-card">\n<div class="table-scroll">\n${tableHtml(section)}\n</div>\n` +
-        '<p class="table-note">Means ± 95 % interval (Student <i>t</i> over seeds) where a row collapses several seeds. ' +
+        '<p class="table-note">Seeds: how many seeds a row averages. Means ± 95 % interval (Student <i>t</i> over seeds) where a row collapses several seeds. ' +
         '<b>Bold</b>: best unlearned model in the column. ↑ higher is better, ↓ lower is better, →0 closest to zero is best. ' +
         `Unlearned models sorted by ${esc(metricByKey(lb.sortKey)?.label ?? 'name')}.</p>\n</div>\n` +
         '<div class="chart-row">\n' +

@@ -3,8 +3,9 @@
  *   name, role, method, group, modality, benchmark, forget_split,
  *   seed (one model) or seeds (several seeds collapsed), n_seeds, hyperparameters,
  *   <metric> (mean) and <metric>_ci95 (95 % half-width, null for one seed) for every metric
- *   (real, retain, forget, forget_quality_js, model_utility, forget_quality_ks, privleak,
- *   relearn_recovery, wall_s, extraction and MIA values), tasks (per-task means),
+ *   (real, retain, forget, forget_clear_code (the CLEAR code's Forget formula), forget_quality_js,
+ *   model_utility, forget_quality_ks, privleak, relearn_recovery, wall_s, extraction and MIA values),
+ *   tasks (per-task means),
  *   best (metric keys in which the row is best),
  *   run_dir (relative to where the file is written) and eval_dir (relative to run_dir):
  *   strings for one model, arrays parallel to `seeds` for collapsed rows.

@@ -4,7 +4,7 @@
  * collapsed seeds. Needs \usepackage{booktabs} and \usepackage{graphicx} (for \resizebox).
  */
 import type { Leaderboard } from '../leaderboard.ts';
-import { formatSeeds, formatStat } from '../format.ts';
+import { formatStat, seedCount } from '../format.ts';
 import { TABLE_METRICS, metricByKey, type Direction } from '../metrics.ts';
 
 const ARROW_TEX: Record<Direction, string> = { up: '$\\uparrow$', down: '$\\downarrow$', zero: '$\\to 0$', none: '' };
@@ -35,7 +35,7 @@ export function renderLatex(lb: Leaderboard): string {
       '\\begin{table}[t]',
       '\\centering',
       `\\caption{Unlearning results on ${escapeLatex(section.benchmark)}, ${escapeLatex(section.forget_split)}. ` +
-        'Means $\\pm$ 95\\,\\% interval (Student $t$) over seeds where a row has several; ' +
+        'Seeds: how many seeds a row averages; means $\\pm$ 95\\,\\% interval (Student $t$) over seeds where a row has several; ' +
         `bold: best unlearned model per column; unlearned models sorted by ${escapeLatex(sortLabel)}.}`,
       `\\label{${label(section.benchmark, section.forget_split)}}`,
       '\\resizebox{\\linewidth}{!}{%',
@@ -54,7 +54,7 @@ export function renderLatex(lb: Leaderboard): string {
         const mean = row.best.includes(m.key) ? `\\textbf{${num(f.mean)}}` : num(f.mean);
         return f.ci95 === null ? mean : `${mean}{\\scriptsize\\,$\\pm$\\,${num(f.ci95)}}`;
       });
-      const cells = [escapeLatex(row.name), row.method ? escapeLatex(row.method) : '--', formatSeeds(row) || '--', ...metrics];
+      const cells = [escapeLatex(row.name), row.method ? escapeLatex(row.method) : '--', seedCount(row), ...metrics];
       out.push(`${cells.join(' & ')} \\\\`);
     }
     out.push('\\bottomrule', '\\end{tabular}}', '\\end{table}');

@@ -1,6 +1,6 @@
 /** GitHub-flavoured Markdown: one table per benchmark and forget split, then a legend. */
 import type { Leaderboard } from '../leaderboard.ts';
-import { ARROWS, formatHyperparameters, formatSeeds, formatStat, incompleteNote, relativePath, sectionTitle } from '../format.ts';
+import { ARROWS, formatHyperparameters, formatStat, incompleteNote, relativePath, seedCount, sectionTitle } from '../format.ts';
 import { TABLE_METRICS, metricByKey } from '../metrics.ts';
 
 function cell(text: string): string {
@@ -27,7 +27,7 @@ export function renderMarkdown(lb: Leaderboard, options: MarkdownOptions): strin
         const mean = row.best.includes(m.key) ? `**${f.mean}**` : f.mean;
         return f.ci95 === null ? mean : `${mean} ± ${f.ci95}`;
       });
-      const cells = [row.name, row.role, row.method ?? '—', formatSeeds(row) || '—', ...metrics, formatHyperparameters(row.hyperparameters) || '—'];
+      const cells = [row.name, row.role, row.method ?? '—', seedCount(row), ...metrics, formatHyperparameters(row.hyperparameters) || '—'];
       out.push(`| ${cells.map(cell).join(' | ')} |`);
     }
     out.push('');
@@ -36,7 +36,7 @@ export function renderMarkdown(lb: Leaderboard, options: MarkdownOptions): strin
   for (const i of lb.incomplete) out.push(`**Incomplete run** \`${cell(relativePath(options.relativeTo, i.runDir))}\`: ${cell(incompleteNote(i))}.`, '');
   const sortLabel = metricByKey(lb.sortKey)?.label ?? 'name';
   out.push(
-    `Means ± 95 % interval (Student t over seeds) where a row collapses several seeds. **Bold**: best unlearned model in the column. ` +
+    `Seeds: how many seeds a row averages. Means ± 95 % interval (Student t over seeds) where a row collapses several seeds. **Bold**: best unlearned model in the column. ` +
       `↑ higher is better, ↓ lower is better, →0 closest to zero is best. Unlearned models sorted by ${sortLabel}.`,
     '',
   );

@@ -8,6 +8,7 @@ import {
   optionNormalisedProbability,
   probFromLoss,
   reportedTruthRatio,
+  truthRatioPlus,
   truthRatios,
   utility,
   type TaskScores,
@@ -73,6 +74,15 @@ describe('truth ratio (docs/SPEC.md §5, hand-computed)', () => {
     close(reportedTruthRatio(r, 'other'), (1 - Math.exp(-1.5) + 0) / 2);
     close(reportedTruthRatio([2, 4], 'other'), (0.5 + 0.75) / 2);
     close(reportedTruthRatio([2, 0.5, 1], 'forget'), (0.5 + 0.5 + 1) / 3);
+  });
+
+  test('TR⁺ = mean max(0, 1 − 1/R) rises with knowledge; min(R, 1/R) does not', () => {
+    // R = 0.5, 1, 2, 10: 1 − 1/R = −1 (→ 0), 0, 0.5, 0.9 → TR⁺ = 1.4/4 = 0.35.
+    close(truthRatioPlus([0.5, 1, 2, 10]), 1.4 / 4);
+    // A model sure of the paraphrase (R = 100) scores 0.99 on TR⁺ but 0.01 on min(R, 1/R).
+    close(truthRatioPlus([100]), 0.99);
+    close(reportedTruthRatio([100], 'forget'), 0.01);
+    expect(() => truthRatioPlus([])).toThrow(/no samples/);
   });
 
   test('a sample without perturbed answers is an error', () => {
