@@ -23,7 +23,10 @@ export interface UnlearningJob extends Omit<UnlearningSettings, 'method'> {
   from: string;
   dataDir: string;
   split: ForgetSplit;
+  /** What the unlearning sees: text (TOFU QA), vision (image captions) or joint. */
   modality: Modality;
+  /** Also the forget and retain persons' face → name examples (the FaceRec prompt), where the entry opts in. */
+  faceNames?: boolean;
   /** Model directory for the result: checkpoint/ and train_log.jsonl. */
   outDir: string;
   optimizer: OptimizerConfig;
@@ -36,7 +39,7 @@ export interface UnlearningJob extends Omit<UnlearningSettings, 'method'> {
 export async function runUnlearning(j: UnlearningJob): Promise<UnlearnSummary> {
   const model = loadModel(j.from);
   const { clear, tofu } = await openDataDir(j.dataDir);
-  const { forget, retain } = await unlearningData(clear, tofu, j.split, j.modality);
+  const { forget, retain } = await unlearningData(clear, tofu, j.split, j.modality, { faceNames: j.faceNames });
   const images = await prepareImages(model, [...forget, ...retain], TensorCache.default());
   if (j.lora) addLora(model.params, j.lora, j.seed);
   mkdirSync(j.outDir, { recursive: true });
@@ -59,7 +62,7 @@ export async function runUnlearning(j: UnlearningJob): Promise<UnlearnSummary> {
     optimizer: { optimizer: j.optimizer, schedule: j.schedule, maxGradNorm: j.maxGradNorm ?? 1, threads: j.threads },
   });
   model.save(checkpointDir(j.outDir, true), {
-    recipe: 'unlearn', method: j.method.name, hyperparameters: JSON.parse(JSON.stringify(j.hyperparameters ?? {})), split: j.split, modality: j.modality,
+    recipe: 'unlearn', method: j.method.name, hyperparameters: JSON.parse(JSON.stringify(j.hyperparameters ?? {})), split: j.split, modality: j.modality, face_names: j.faceNames ?? false,
     epochs: j.epochs, batch_size: j.batchSize, lr: j.optimizer.lr, seed: j.seed, lora: j.lora ? JSON.parse(JSON.stringify(j.lora)) : null,
     l1_lambda: j.l1Lambda ?? 0, steps: summary.steps, wall_s: summary.wallS, from: j.from,
   });

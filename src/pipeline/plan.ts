@@ -113,7 +113,7 @@ function planData(b: PlanBuilder): void {
 
 /** The trained models: base from scratch, then the target and one gold per forget split from base. */
 function planTraining(b: PlanBuilder): void {
-  const { model, modality } = b.config;
+  const { model } = b.config;
   const splits = b.splits;
   const train = (name: string, recipe: RecipeName, split: ForgetSplit | null, dep: string, priority: number) => {
     const r = model.recipes[recipe];
@@ -122,18 +122,19 @@ function planTraining(b: PlanBuilder): void {
     const hyper = { epochs: r.epochs, lr: r.lr, batch_size: r.batch_size, ...('replay' in r ? { replay } : {}) };
     const meta: MetaDraft = {
       name, role: recipe, method: null, hyperparameters: hyper, seed: model.seed, group: null,
-      forget_split: split ?? (splits.length === 1 ? splits[0] : null), modality,
+      // Fine-tuning takes every modality the dataset has: the modality is an unlearning setting only.
+      forget_split: split ?? (splits.length === 1 ? splits[0] : null), modality: null,
     };
     const spec: JobOf<'train'> = {
       kind: 'train', recipe, dataDir: b.dataDir, outDir: b.modelDir(name), from: recipe === 'base' ? undefined : b.modelDir('base'),
-      preset: model.preset, vocabSize: model.vocab_size, split: split ?? undefined, modality,
+      preset: model.preset, vocabSize: model.vocab_size, split: split ?? undefined,
       epochs: r.epochs, lr: r.lr, batchSize: r.batch_size, replay, seed: model.seed, meta,
     };
     b.models.push(name);
-    // base ignores modality and split (it trains on pretrain only); target ignores the split.
+    // base ignores the split (it trains on pretrain only); target ignores it too.
     const inputs = recipe === 'base'
       ? { recipe, preset: model.preset, vocab_size: model.vocab_size, seed: model.seed, ...hyper }
-      : { recipe, split, modality, seed: model.seed, ...hyper };
+      : { recipe, split, seed: model.seed, ...hyper };
     b.add({ id: `train:${name}`, kind: 'train', label: `train ${name}`, rel: modelRelDir(name), deps: [dep], priority, inputs, spec });
   };
   train('base', 'base', null, 'data', 90);
@@ -148,7 +149,6 @@ interface Unlearned {
 
 /** One unlearned model per sweep point × seed × forget split, each from the target. */
 function planUnlearning(b: PlanBuilder, points: readonly SweepPoint[], methodSource: (method: string) => string): Unlearned[] {
-  const { modality } = b.config;
   const unlearned: Unlearned[] = [];
   for (const p of points) {
     for (const seed of b.config.seeds) {
@@ -157,11 +157,11 @@ function planUnlearning(b: PlanBuilder, points: readonly SweepPoint[], methodSou
         const st = p.settings;
         const meta: MetaDraft = {
           name, role: 'unlearned', method: p.method.name, hyperparameters: { ...p.hyperparameters, ...p.given }, seed,
-          group: `${p.name}-${split}`, forget_split: split, modality,
+          group: `${p.name}-${split}`, forget_split: split, modality: st.modality,
         };
         const spec: JobOf<'unlearn'> = {
           kind: 'unlearn', method: p.method.name, plugins: b.config.plugins, hyperparameters: p.hyperparameters, from: b.modelDir('target'),
-          dataDir: b.dataDir, outDir: b.modelDir(name), split, modality, epochs: st.epochs, batchSize: st.batch_size,
+          dataDir: b.dataDir, outDir: b.modelDir(name), split, modality: st.modality, faceNames: st.face_names, epochs: st.epochs, batchSize: st.batch_size,
           optimizer: { type: st.optimizer, lr: st.lr, weightDecay: st.weight_decay },
           schedule: undefined, // a constant learning rate: the config has no schedule setting
           maxGradNorm: st.max_grad_norm, lora: st.lora, l1Lambda: st.l1_lambda, frozen: st.frozen, seed, meta,
@@ -170,7 +170,7 @@ function planUnlearning(b: PlanBuilder, points: readonly SweepPoint[], methodSou
         unlearned.push({ name, split });
         b.add({
           id: `train:${name}`, kind: 'unlearn', label: `unlearn ${name}`, rel: modelRelDir(name), deps: ['train:target'], priority: 50, spec,
-          inputs: { method: p.method.name, source: methodSource(p.method.name), hyperparameters: p.hyperparameters, settings: st, seed, split, modality },
+          inputs: { method: p.method.name, source: methodSource(p.method.name), hyperparameters: p.hyperparameters, settings: st, seed, split },
         });
       }
     }

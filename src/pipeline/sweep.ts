@@ -107,7 +107,8 @@ export function expandMethods(loaded: LoadedConfig, registry: MethodRegistry): S
         given[a.key] = v;
         if (a.kind === 'h') h[a.key] = v;
         else settings[a.key as SettingKey] = v;
-        const part = sanitize(`${a.key}${nameValue(v)}`);
+        // A modality names itself (npo-text-s0-forget10); other values carry their key.
+        const part = sanitize(a.key === 'modality' ? nameValue(v) : `${a.key}${nameValue(v)}`);
         all.push(part);
         if (a.swept) swept.push(part);
       });

@@ -63,13 +63,21 @@ export interface PersonData {
   tofu: Dataset | null;
 }
 
+export interface PersonSelection {
+  modality: Modality;
+  /** With the images: also one face → name example per image (the Forget/Retain FaceRec prompt). */
+  faceNames: boolean;
+}
+
 /**
- * The examples of one persons config in a modality — `vision`: their image captions and face names, `text`:
- * their TOFU QA, `joint`: both (images first). Training recipes and unlearning both take their persons so.
+ * The examples of one persons config in a modality — `vision`: their image captions (and face names where
+ * asked), `text`: their TOFU QA, `joint`: both (images first). Training recipes and unlearning both take
+ * their persons so.
  */
-export async function personExamples(data: PersonData, persons: string, modality: Modality, use: string): Promise<Example[]> {
+export async function personExamples(data: PersonData, persons: string, pick: PersonSelection, use: string): Promise<Example[]> {
+  const { modality } = pick;
   const out: Example[] = [];
-  if (modality !== 'text') out.push(...(await requiredExamples(data.clear, persons, { faceNames: true }, use)));
+  if (modality !== 'text') out.push(...(await requiredExamples(data.clear, persons, { faceNames: pick.faceNames }, use)));
   if (modality !== 'vision') {
     if (!data.tofu) throw new UserError(`the ${modality} modality needs the TOFU text configs next to the dataset (<data>/tofu); use the vision modality or add them`);
     out.push(...(await requiredExamples(data.tofu, persons, {}, use)));

@@ -13,9 +13,9 @@ import { loadModel } from '../models/model-kinds.ts';
 import { initPresetModel } from '../models/vlm-model.ts';
 import { UserError } from '../util/errors.ts';
 import { trainLogPath } from '../results/layout.ts';
-import { DEFAULT_MODALITY, type ForgetSplit, type Modality, type RecipeName } from '../protocol/vocabulary.ts';
+import { type ForgetSplit, type RecipeName } from '../protocol/vocabulary.ts';
 import { prepareImages } from './examples.ts';
-import { recipeExamples, tokenizerCorpus } from './recipes.ts';
+import { datasetModality, recipeExamples, tokenizerCorpus } from './recipes.ts';
 import { type StepLog, type TrainSummary, batchesPerEpoch, trainLoop } from './loop.ts';
 
 export interface RecipeJob {
@@ -29,7 +29,6 @@ export interface RecipeJob {
   preset?: PresetName;
   vocabSize?: number;
   split?: ForgetSplit;
-  modality?: Modality;
   epochs?: number;
   lr?: number;
   batchSize?: number;
@@ -61,7 +60,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
     model = loadModel(r.from);
   }
 
-  const { examples, replayed } = await recipeExamples(r.recipe, data, { split: r.split, modality: r.modality });
+  const { examples, replayed } = await recipeExamples(r.recipe, data, { split: r.split });
   const images = await prepareImages(model, examples, TensorCache.default());
   const d = RECIPE_DEFAULTS[r.recipe];
   const epochs = r.epochs ?? d.epochs;
@@ -87,7 +86,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
     },
   });
   model.save(checkpointDir(r.outDir, true), {
-    recipe: r.recipe, split: r.split ?? null, modality: r.modality ?? DEFAULT_MODALITY, epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null,
+    recipe: r.recipe, split: r.split ?? null, modality: datasetModality(data), epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null,
   });
   return summary;
 }

@@ -27,13 +27,22 @@ export interface RecipeExamples {
 }
 
 /** The examples a recipe trains on. */
-export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit; modality?: Modality } = {}): Promise<RecipeExamples> {
+/**
+ * The modalities a fine-tuning recipe trains on: every one the dataset has (CLEAR's target is fine-tuned on
+ * full+tofu, gold on retainNN+tofu); the modality is a setting of the unlearning only.
+ */
+export function datasetModality(data: Pick<RecipeData, 'tofu'>): Modality {
+  return data.tofu ? 'joint' : 'vision';
+}
+
+export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit } = {}): Promise<RecipeExamples> {
   const use = `the ${recipe} recipe's training data`;
   const pretrain = await requiredExamples(data.clear, 'pretrain', { knownFaces: await knownFaces(data.clear) }, use);
   if (recipe === 'base') return { examples: pretrain, replayed: 0 };
-  const modality = opts.modality ?? DEFAULT_MODALITY;
   const persons = recipe === 'target' ? 'full' : RETAIN_SPLIT_OF[opts.split ?? DEFAULT_FORGET_SPLIT];
-  return { examples: [...pretrain, ...(await personExamples(data, persons, modality, use))], replayed: pretrain.length };
+  // Fine-tuning teaches the faces' names too: the FaceRec tasks ask for them.
+  const examples = await personExamples(data, persons, { modality: datasetModality(data), faceNames: true }, use);
+  return { examples: [...pretrain, ...examples], replayed: pretrain.length };
 }
 
 /** Every text of the datasets (and the prompts and IDK answers), for training the tokenizer. */

@@ -141,7 +141,7 @@ describe('the L1 regulariser λ·‖ΔW‖₁', () => {
 });
 
 describe('modality selects the unlearning data (docs/SPEC.md §1)', () => {
-  test('vision = the persons\' image captions and face names, text = their QA, joint = both; forget and retain persons are disjoint', async () => {
+  test('vision = the persons\' image captions (face names where asked), text = their QA, joint = both; forget and retain persons are disjoint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'clearbench-modality-'));
     try {
       await generateSynthetic({ outDir: dir, persons: 4, imagesPerPerson: 2, wellKnown: 6, seed: 3 });
@@ -155,10 +155,12 @@ describe('modality selects the unlearning data (docs/SPEC.md §1)', () => {
       const joint = await unlearningData(clear, tofu, 'forget10', 'joint');
       const key = (e: { question: string; answer: string; image: unknown }) => `${e.image ? 'img' : 'txt'}|${e.question}|${e.answer}`;
 
-      for (const [set, caption, qa] of [[vision.forget, cf, tf], [vision.retain, cr, tr]] as const) {
+      const withNames = await unlearningData(clear, tofu, 'forget10', 'vision', { faceNames: true });
+      for (const [set, named, caption, qa] of [[vision.forget, withNames.forget, cf, tf], [vision.retain, withNames.retain, cr, tr]] as const) {
         expect(set.every((e) => e.image !== null)).toBe(true);
-        // One caption example and one face-name example per image row, naming that row's person.
-        expect(set.map(key).sort()).toEqual(caption.flatMap((r) => [`img|caption|${r.caption}`, `img|${FACE_PROMPT}|${r.name}`]).sort());
+        // One caption example per image row; face → name examples (the FaceRec task's prompt) only when asked.
+        expect(set.map(key).sort()).toEqual(caption.map((r) => `img|caption|${r.caption}`).sort());
+        expect(named.map(key).sort()).toEqual(caption.flatMap((r) => [`img|caption|${r.caption}`, `img|${FACE_PROMPT}|${r.name}`]).sort());
         expect(qa.length).toBeGreaterThan(0);
       }
       for (const [set, qa] of [[text.forget, tf], [text.retain, tr]] as const) {

@@ -38,7 +38,7 @@ describe('validation errors: one line naming the file, the key path and what was
     expect(() => load(f)).toThrow(`${f}: data.synthetic.person: unknown key (allowed: persons, images_per_person, well_known, seed)`);
     const top = cfg('unknown-top.yaml', 'method: [ga]\n');
     expect(() => load(top)).toThrow(
-      `${top}: method: unknown key (allowed: name, extends, data, model, forget_splits, modality, unlearning, methods, plugins, seeds, eval, threads, jobs)`,
+      `${top}: method: unknown key (allowed: name, extends, data, model, forget_splits, unlearning, methods, plugins, seeds, eval, threads, jobs)`,
     );
   });
 
@@ -72,7 +72,7 @@ describe('validation errors: one line naming the file, the key path and what was
   test('unknown hyperparameter', async () => {
     const f = cfg('unknown-hyper.yaml', 'methods:\n  - name: ga\n  - name: gd\n  - name: npo\n    hyperparameters: { bta: 0.5 }\n');
     await expect(prepare(f)).rejects.toThrow(
-      `${f}: methods[2].hyperparameters.bta: method 'npo' has no hyperparameter 'bta' (it has: beta, alpha); fix the name or remove it`,
+      `${f}: methods[2].hyperparameters.bta: method 'npo' has no hyperparameter 'bta' (it has: beta, alpha, gamma); fix the name or remove it`,
     );
   });
 
@@ -221,16 +221,41 @@ describe('sweeps, names and keys', () => {
     expect(unlearned).toContain('ga-epochs3-s1-forget05');
     const npo = p.plan.stages.find((s) => s.id === 'train:npo-beta0.5-lr0.0002-s1-forget10')!;
     const spec = npo.spec as { hyperparameters: unknown; optimizer: unknown; seed: number; split: string; meta: { group: string; hyperparameters: unknown } };
-    expect(spec.hyperparameters).toEqual({ beta: 0.5, alpha: 1 });
+    expect(spec.hyperparameters).toEqual({ beta: 0.5, alpha: 1, gamma: 1 });
     expect(spec.optimizer).toEqual({ type: 'adamw', lr: 2e-4, weightDecay: 0 });
     expect([spec.seed, spec.split]).toEqual([1, 'forget10']);
     expect(spec.meta.group).toBe('npo-beta0.5-lr0.0002-forget10');
-    expect(spec.meta.hyperparameters).toEqual({ beta: 0.5, alpha: 1, lr: 2e-4 });
+    expect(spec.meta.hyperparameters).toEqual({ beta: 0.5, alpha: 1, gamma: 1, lr: 2e-4 });
     // Gold per split; every model evaluated on its splits, gold's evaluation an input of the others'.
     const ids = p.plan.stages.map((s) => s.id);
     expect(ids).toContain('train:gold-forget05');
     expect(ids).toContain('eval:target:clear-forget05');
     expect(p.plan.stages.find((s) => s.id === 'eval:ga-s0-forget10:clear-forget10')!.deps).toEqual(['train:ga-s0-forget10', 'eval:gold-forget10:clear-forget10']);
+  });
+
+  test('modality is an unlearning setting: a list sweeps it and names the model; target and gold take every modality', async () => {
+    const p = await prepare(cfg('modality.yaml', { name: 'modality', methods: [{ name: 'npo', modality: ['text', 'vision'] }, { name: 'ga', face_names: true }] }));
+    const spec = (id: string) => p.plan.stages.find((s) => s.id === id)!.spec as { modality?: string; faceNames?: boolean; meta: { modality: string | null; group: string } };
+    expect(p.plan.stages.filter((s) => s.kind === 'unlearn').map((s) => s.id)).toEqual(['train:npo-text-s0-forget10', 'train:npo-vision-s0-forget10', 'train:ga-s0-forget10']);
+    expect(spec('train:npo-text-s0-forget10')).toMatchObject({ modality: 'text', faceNames: false, meta: { modality: 'text', group: 'npo-text-forget10' } });
+    expect(spec('train:npo-vision-s0-forget10')).toMatchObject({ modality: 'vision', faceNames: false, meta: { modality: 'vision' } });
+    // The settings' default (joint), face names only where the entry opts in.
+    expect(spec('train:ga-s0-forget10')).toMatchObject({ modality: 'joint', faceNames: true, meta: { modality: 'joint' } });
+    for (const id of ['train:target', 'train:gold-forget10']) {
+      expect(spec(id).modality).toBeUndefined();
+      expect(spec(id).meta.modality).toBeNull();
+    }
+    // The unlearning modality enters only the unlearning runs' keys.
+    const keys = async (sets: string[]) => new Map((await prepare(cfg('modality-keys.yaml', { name: 'mk', methods: [{ name: 'ga' }] }), sets)).plan.stages.map((s) => [s.id, s.key]));
+    const [joint, text] = [await keys([]), await keys(['unlearning.modality=text'])];
+    expect([...joint].filter(([id, k]) => text.get(id) !== k).map(([id]) => id)).toEqual(['train:ga-s0-forget10', 'eval:ga-s0-forget10:clear-forget10', 'eval:ga-s0-forget10:tofu-forget10']);
+  });
+
+  test('the top-level modality of earlier versions is refused with where it went', () => {
+    const f = cfg('old-modality.yaml', 'modality: text\n');
+    expect(() => load(f)).toThrow(
+      `${f}: modality: target and gold now train on every modality the dataset has; set what the unlearning sees as unlearning.modality or in a method entry (a list sweeps it)`,
+    );
   });
 
   test('frozen sweeps only with a list of lists; lora values name as rank/alpha', () => {
@@ -244,7 +269,7 @@ describe('sweeps, names and keys', () => {
     const b = await prepare(cfg('stable-a.yaml', sweep));
     expect(a.plan.stages.map((s) => [s.id, s.key])).toEqual(b.plan.stages.map((s) => [s.id, s.key]));
     // Same content, keys reordered and a default written out: identical keys.
-    const reordered = { methods: sweep.methods, seeds: sweep.seeds, forget_splits: sweep.forget_splits, name: 'sweep', modality: 'joint' };
+    const reordered = { methods: sweep.methods, seeds: sweep.seeds, forget_splits: sweep.forget_splits, name: 'sweep', unlearning: { modality: 'joint' } };
     const c = await prepare(cfg('stable-c.yaml', reordered));
     expect(c.plan.stages.map((s) => s.key)).toEqual(a.plan.stages.map((s) => s.key));
     // The resolved YAML: every default spelled out, the same text for the same content.
@@ -267,9 +292,9 @@ describe('sweeps, names and keys', () => {
       expect([...b.keys()]).toEqual([...a.keys()]);
       return [...a].filter(([id, k]) => b.get(id) !== k).map(([id]) => id);
     };
-    // npo's alpha is fixed (not swept), so names stay; all 16 npo runs and their evaluations change.
+    // npo's alpha is fixed (not swept), so names stay; all 16 npo runs and their 32 evaluations (clear, tofu) change.
     const changed = await changedBy(['methods[0].hyperparameters.alpha=2']);
-    expect(changed).toHaveLength(32);
+    expect(changed).toHaveLength(48);
     expect(changed.every((id) => id.includes(':npo-'))).toBe(true);
     // An upstream change (the target recipe) reaches every stage built on the target, nothing else.
     const changedT = await changedBy(['model.recipes.target.lr=5e-4']);

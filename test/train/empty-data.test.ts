@@ -61,7 +61,7 @@ describe('empty training data', () => {
 
   test("gold's retain persons in the TOFU text configs", async () => {
     const data = withEmpty('empty-tofu-retain', 'tofu', 'retain90');
-    await expect(recipeExamples('gold', await openDataDir(data), { split: 'forget10', modality: 'text' })).rejects.toThrow(
+    await expect(recipeExamples('gold', await openDataDir(data), { split: 'forget10' })).rejects.toThrow(
       `config 'retain90' in ${join(data, 'tofu')} has 0 rows, so the gold recipe's training data would be empty; ${FIX}`,
     );
   });

@@ -1,6 +1,6 @@
 import { type Command } from 'commander';
 import { runRecipe, RECIPE_DEFAULTS } from '../../train/recipe-job.ts';
-import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, FORGET_SPLITS, type ForgetSplit, MODALITIES, type Modality, RECIPES, type RecipeName } from '../../protocol/vocabulary.ts';
+import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS, type ForgetSplit, RECIPES, type RecipeName } from '../../protocol/vocabulary.ts';
 import { PRESET_NAMES, type PresetName } from '../../models/vlm.ts';
 import { choice, fraction, positiveInt, positiveNumber, seedInt } from '../options.ts';
 import { progressBar } from '../progress.ts';
@@ -17,7 +17,6 @@ export function registerTrain(program: Command): void {
     .option('--preset <name>', 'model size for base: tiny | small', choice(PRESET_NAMES, '--preset'))
     .option('--vocab-size <n>', 'tokenizer vocabulary for base', positiveInt)
     .option('--forget-split <split>', 'gold: which persons to leave out', choice(FORGET_SPLITS, '--forget-split'), DEFAULT_FORGET_SPLIT)
-    .option('--modality <m>', `target/gold data: ${MODALITIES.join(' | ')}`, choice(MODALITIES, '--modality'), DEFAULT_MODALITY)
     .option('--epochs <n>', `epochs (defaults: base ${RECIPE_DEFAULTS.base.epochs}, target/gold ${RECIPE_DEFAULTS.target.epochs})`, positiveInt)
     .option('--lr <x>', `peak learning rate, AdamW with warm-up then cosine decay (defaults: base ${RECIPE_DEFAULTS.base.lr}, target/gold ${RECIPE_DEFAULTS.target.lr})`, positiveNumber)
     .option('--batch-size <n>', 'batch size', positiveInt, 16)
@@ -26,12 +25,12 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'onnxruntime threads', positiveInt)
     .action(async (o: {
       recipe: RecipeName; data: string; out: string; from?: string; preset?: PresetName; vocabSize?: number; forgetSplit: ForgetSplit;
-      modality: Modality; epochs?: number; lr?: number; batchSize: number; replay?: number; seed: number; threads?: number;
+      epochs?: number; lr?: number; batchSize: number; replay?: number; seed: number; threads?: number;
     }) => {
       const bar = progressBar(`train ${o.recipe}`);
       const s = await runRecipe({
         recipe: o.recipe, dataDir: o.data, outDir: o.out, from: o.from, preset: o.preset, vocabSize: o.vocabSize, split: o.forgetSplit,
-        modality: o.modality, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, replay: o.replay, seed: o.seed, threads: o.threads,
+        epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, replay: o.replay, seed: o.seed, threads: o.threads,
         onStep: (st) => bar.update(st.step, st.total_steps, `loss ${st.loss.toFixed(3)}`),
       });
       bar.stop();

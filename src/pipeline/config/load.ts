@@ -155,6 +155,13 @@ function expectation(iss: z.core.$ZodIssue): string {
   }
 }
 
+/** Top-level keys of earlier versions, with where their meaning went. */
+const MOVED_KEYS: Record<string, string> = {
+  // Target and gold train on every modality the dataset has (CLEAR); the modality is what the unlearning sees.
+  modality:
+    'target and gold now train on every modality the dataset has; set what the unlearning sees as unlearning.modality or in a method entry (a list sweeps it)',
+};
+
 export function loadConfig(file: string, opts: { sets?: readonly string[] } = {}): LoadedConfig {
   const abs = resolve(file);
   const layers = fileLayers(abs);
@@ -180,6 +187,7 @@ export function loadConfig(file: string, opts: { sets?: readonly string[] } = {}
   };
   const error = (path: readonly PropertyKey[], problem: string) => new UserError(`${origin(path)}: ${formatPath(path)}: ${problem}`);
 
+  for (const [key, why] of Object.entries(MOVED_KEYS)) if (key in merged) throw error([key], why);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const iss = parsed.error.issues[0];

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { RECIPE_DEFAULTS } from '../../train/recipe-job.ts';
 import { PRESET_NAMES } from '../../models/vlm.ts';
-import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, FORGET_SPLITS, MODALITIES, TRUTH_RATIO_FORMS } from '../../protocol/vocabulary.ts';
+import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, FORGET_SPLITS, MODALITIES, type Modality, TRUTH_RATIO_FORMS } from '../../protocol/vocabulary.ts';
 
 export const OPTIMIZERS = ['adamw', 'sgd'] as const;
 
@@ -51,6 +51,8 @@ const unlearningShape = {
   lora: loraOrNull,
   l1_lambda: z.number().nonnegative(),
   frozen,
+  modality: z.enum(MODALITIES),
+  face_names: z.boolean(),
 };
 export const UNLEARNING_KEYS = Object.keys(unlearningShape) as (keyof typeof unlearningShape)[];
 
@@ -64,6 +66,8 @@ const unlearning = strict({
   lora: unlearningShape.lora.default(null),
   l1_lambda: unlearningShape.l1_lambda.default(0),
   frozen: unlearningShape.frozen.default(['vision.']),
+  modality: unlearningShape.modality.default(DEFAULT_MODALITY),
+  face_names: unlearningShape.face_names.default(false),
 }).prefault({});
 
 /** One value, or a non-empty list of values to sweep over. */
@@ -87,6 +91,8 @@ const methodEntry = strict({
   l1_lambda: sweepable(unlearningShape.l1_lambda, 'a number ≥ 0').optional(),
   // A list of strings is one value (frozen prefixes); a list of lists sweeps.
   frozen: z.union([frozen, z.array(frozen).min(1)], { error: 'expected a list of parameter-name prefixes, or a list of such lists to sweep' }).optional(),
+  modality: sweepable(unlearningShape.modality, `one of ${MODALITIES.join(', ')}`).optional(),
+  face_names: sweepable(unlearningShape.face_names, 'true or false').optional(),
 });
 
 const synthetic = strict({
@@ -105,8 +111,14 @@ const hub = strict({
   hub_url: z.union([z.null(), z.string().min(1)], { error: 'expected a URL or null' }).default(null),
 }).prefault({});
 
-/** The methods of configs/default.yaml: what a config that lists none runs (every method in methods/). */
-export const DEFAULT_METHODS = ['ga', 'gd', 'kl', 'npo', 'simnpo', 'idk', 'dpo', 'retain_ft', 'rmu', 'scrub', 'undial', 'llmu', 'sku'] as const;
+/**
+ * The method entries of configs/default.yaml: what a config that lists none runs (every method in methods/,
+ * npo once per unlearning modality, CLEAR's headline comparison).
+ */
+export const DEFAULT_METHOD_ENTRIES: readonly { name: string; modality?: Modality[] }[] = [
+  { name: 'ga' }, { name: 'gd' }, { name: 'kl' }, { name: 'npo', modality: ['text', 'vision', 'joint'] }, { name: 'simnpo' }, { name: 'idk' },
+  { name: 'dpo' }, { name: 'retain_ft' }, { name: 'rmu' }, { name: 'scrub' }, { name: 'undial' }, { name: 'llmu' }, { name: 'sku' },
+];
 
 // The name is the run directory's last segment (runs/<name>): '.' or '..' would name a directory above it.
 const runName = z
@@ -133,9 +145,8 @@ export const configSchema = strict({
     .min(1)
     .refine((xs) => new Set(xs).size === xs.length, 'expected each forget split at most once')
     .default([DEFAULT_FORGET_SPLIT]),
-  modality: z.enum(MODALITIES).default(DEFAULT_MODALITY),
   unlearning,
-  methods: z.array(methodEntry).prefault(() => DEFAULT_METHODS.map((name) => ({ name }))),
+  methods: z.array(methodEntry).prefault(() => DEFAULT_METHOD_ENTRIES.map((e) => structuredClone(e))),
   plugins: z.array(z.string().min(1)).default([]),
   seeds: z
     .array(seed)
@@ -143,10 +154,10 @@ export const configSchema = strict({
     .refine((xs) => new Set(xs).size === xs.length, 'expected each seed at most once')
     .default([0]),
   eval: strict({
-    benchmarks: z.array(z.string().min(1)).min(1).default(['clear']),
+    benchmarks: z.array(z.string().min(1)).min(1).default(['clear', 'tofu']),
     ds_size: positiveInt.default(300),
     max_new_tokens: z.union([z.null(), positiveInt], { error: 'expected a positive integer or null (the model\'s default)' }).default(null),
-    relearn_steps: nonNegativeInt.default(0),
+    relearn_steps: nonNegativeInt.default(10),
     seed: seed.default(0),
     truth_ratio: z.enum(TRUTH_RATIO_FORMS).default('tofu'),
     batch_size: positiveInt.default(16),
