@@ -113,11 +113,12 @@ const hub = strict({
 
 /**
  * The method entries of configs/default.yaml: what a config that lists none runs (every method in methods/,
- * npo once per unlearning modality, CLEAR's headline comparison).
+ * npo once per unlearning modality, CLEAR's headline comparison; RMU with the lr and α that let it steer a small
+ * model, see configs/default.yaml).
  */
-export const DEFAULT_METHOD_ENTRIES: readonly { name: string; modality?: Modality[] }[] = [
+export const DEFAULT_METHOD_ENTRIES: readonly { name: string; modality?: Modality[]; lr?: number; hyperparameters?: Record<string, number> }[] = [
   { name: 'ga' }, { name: 'gd' }, { name: 'kl' }, { name: 'npo', modality: ['text', 'vision', 'joint'] }, { name: 'simnpo' }, { name: 'idk' },
-  { name: 'dpo' }, { name: 'retain_ft' }, { name: 'rmu' }, { name: 'scrub' }, { name: 'undial' }, { name: 'llmu' }, { name: 'sku' },
+  { name: 'dpo' }, { name: 'retain_ft' }, { name: 'rmu', lr: 1e-3, hyperparameters: { alpha: 10 } }, { name: 'scrub' }, { name: 'undial' }, { name: 'llmu' }, { name: 'sku' },
 ];
 
 // The name is the run directory's last segment (runs/<name>): '.' or '..' would name a directory above it.
