@@ -12,6 +12,7 @@ import { KEEP_UTILITY_SHARE, bestAmongUseful } from '../best.ts';
 import { TABLE_METRICS, metricByKey, type Metric } from '../metrics.ts';
 import { renderSvg } from '../charts/svg.ts';
 import { lossCurvesSpec, modelColors, scatterSpec, taskBarsSpec } from '../charts/specs.ts';
+import { modalityComparisons, modalitySpec } from '../charts/modality.ts';
 import { REPORT_CSS } from './html-style.ts';
 
 export interface HtmlOptions {
@@ -149,6 +150,22 @@ export async function renderHtml(lb: Leaderboard, options: HtmlOptions): Promise
           'No per-task scores in the summaries.',
         ) +
         '\n</div>\n</section>',
+    );
+  }
+
+  // CLEAR's headline comparison, only where a method was unlearned with several modalities.
+  for (const c of modalityComparisons(lb)) {
+    const missing = c.missing.length ? ` No results for the ${c.missing.join(' or ')}, so those bars are absent.` : '';
+    sections.push(
+      `<section class="modality" id="modality-${slug(c.forgetSplit)}">\n<h2>Forgetting by unlearning modality · ${esc(c.forgetSplit)}</h2>\n` +
+        figure(
+          'modality',
+          await renderSvg(modalitySpec(c), `modality-${slug(c.forgetSplit)}-`),
+          '<b>Forget on image tasks and on text tasks</b> for each modality the unlearning saw (text: the forget persons\' QA, vision: their image captions, joint: both), beside target and gold; lower is more forgotten.' +
+            esc(missing),
+          'No values.',
+        ) +
+        '\n</section>',
     );
   }
 
