@@ -3,11 +3,10 @@
  * the cards crown only models that kept ≥ 80 % of target's Model Utility (and say so), and the CLEAR
  * code's Forget value travels in the CSV and JSON but not in the human-readable table.
  */
-import { afterAll, describe, expect, test } from '@jest/globals';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from '@jest/globals';
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURE_RUN, copyRun as copyFixture, editJson, scratchDir } from './fixture-run.ts';
 import { bestAmongUseful } from '../../src/report/best.ts';
 import { buildLeaderboard } from '../../src/report/leaderboard.ts';
 import { renderCsv } from '../../src/report/render/csv.ts';
@@ -16,22 +15,12 @@ import { renderJson } from '../../src/report/render/json.ts';
 import { renderLatex } from '../../src/report/render/latex.ts';
 import { renderMarkdown } from '../../src/report/render/markdown.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const RUN = join(here, 'fixtures', 'run-a');
-const scratch = mkdtempSync(join(tmpdir(), 'clearbench-headline-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const RUN = FIXTURE_RUN;
+const scratch = scratchDir('headline');
 
-function copyRun(name: string): string {
-  const dir = join(scratch, name);
-  cpSync(RUN, dir, { recursive: true });
-  return dir;
-}
+/** A private copy of the fixture run that a test may change. */
+const copyRun = (name: string): string => copyFixture(scratch, name);
 
-function editJson(file: string, edit: (o: Record<string, any>) => void): void {
-  const o = JSON.parse(readFileSync(file, 'utf8'));
-  edit(o);
-  writeFileSync(file, JSON.stringify(o, null, 2));
-}
 
 const summaryOf = (run: string, model: string) => join(run, 'models', model, 'eval', 'clear-forget10', 'summary.json');
 

@@ -1,28 +1,16 @@
-import { afterAll, describe, expect, test } from '@jest/globals';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from '@jest/globals';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURE_RUN, copyRun as copyFixture, editJson, scratchDir } from './fixture-run.ts';
 import { buildLeaderboard } from '../../src/report/leaderboard.ts';
 import { UserError } from '../../src/util/errors.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const RUN = join(here, 'fixtures', 'run-a');
-const scratch = mkdtempSync(join(tmpdir(), 'clearbench-report-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const RUN = FIXTURE_RUN;
+const scratch = scratchDir('report');
 
 /** A private copy of the fixture run that a test may change. */
-function copyRun(name: string): string {
-  const dir = join(scratch, name);
-  cpSync(RUN, dir, { recursive: true });
-  return dir;
-}
+const copyRun = (name: string): string => copyFixture(scratch, name);
 
-function editJson(file: string, edit: (o: Record<string, any>) => void): void {
-  const o = JSON.parse(readFileSync(file, 'utf8'));
-  edit(o);
-  writeFileSync(file, JSON.stringify(o, null, 2));
-}
 
 function userError(fn: () => unknown): string {
   try {
