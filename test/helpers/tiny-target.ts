@@ -10,7 +10,7 @@ import { generateSynthetic } from '../../src/data/synth/generate.ts';
 import { openClear, openTofu } from '../../src/data/dataset.ts';
 import { ParamStore } from '../../src/engine/params.ts';
 import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
-import { initVLM, preset, type VLMConfig } from '../../src/models/vlm.ts';
+import { initVLM, preset, type PresetName, type VLMConfig } from '../../src/models/vlm.ts';
 import { VlmModel } from '../../src/models/vlm-model.ts';
 import { tokenizerCorpus } from '../../src/train/recipes.ts';
 import { type Example, type ImageTensors, prepareImages } from '../../src/train/examples.ts';
@@ -39,22 +39,28 @@ export function tinyTarget(): Promise<TinyTarget> {
 }
 
 async function build(): Promise<TinyTarget> {
-  const dir = mkdtempSync(join(tmpdir(), 'clearbench-tiny-'));
-  await generateSynthetic({ outDir: dir, persons: 4, imagesPerPerson: 2, wellKnown: 6, seed: 3 });
+  return trainedTarget({ preset: 'tiny', persons: 4, imagesPerPerson: 2, epochs: 12, lr: 3e-3 });
+}
+
+/** A target of any preset: a synthetic dataset of `persons`, a tokenizer, and the model trained on every person. */
+export async function trainedTarget(o: { preset: PresetName; persons: number; imagesPerPerson: number; epochs: number; lr: number }): Promise<TinyTarget> {
+  const dir = mkdtempSync(join(tmpdir(), `clearbench-${o.preset}-target-`));
+  await generateSynthetic({ outDir: dir, persons: o.persons, imagesPerPerson: o.imagesPerPerson, wellKnown: 6, seed: 3 });
   const clear = await openClear(dir);
   const tofu = await openTofu(join(dir, 'tofu'));
   const tok = Tokenizer.fromJSON(trainBpe(await tokenizerCorpus({ clear, tofu }), { vocabSize: 400 }));
-  const cfg = preset('tiny', tok.vocabSize);
+  const cfg = preset(o.preset, tok.vocabSize);
   const store = new ParamStore();
   initVLM(store, cfg, 1);
-  const { forget, retain } = await unlearningData(clear, tofu, 'forget10', 'joint');
-  const model = new VlmModel(store, cfg, tok, 'tiny');
+  // Face names too: the target knows every person's face, as the target recipe teaches it.
+  const { forget, retain } = await unlearningData(clear, tofu, 'forget10', 'joint', { faceNames: true });
+  const model = new VlmModel(store, cfg, tok, o.preset);
   const images = await prepareImages(model, [...forget, ...retain]);
   await trainLoop(model, [...forget, ...retain], images, {
-    epochs: 12,
+    epochs: o.epochs,
     batchSize: 8,
     seed: 1,
-    optimizer: { optimizer: { type: 'adamw', lr: 3e-3, weightDecay: 0 }, maxGradNorm: 1, threads: 1 },
+    optimizer: { optimizer: { type: 'adamw', lr: o.lr, weightDecay: 0 }, maxGradNorm: 1, threads: 1 },
   });
   return { model, store, cfg, tok, forget, retain, images };
 }

@@ -19,20 +19,7 @@ import { meanAnswerHiddenNorms } from '../../src/methods/hidden-norm.ts';
 import { type ModelInfo } from '../../src/methods/api.ts';
 import { questionFor, type Example } from '../../src/train/examples.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { tinyTarget, type TinyTarget } from '../helpers/tiny-target.ts';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generateSynthetic } from '../../src/data/synth/generate.ts';
-import { openClear, openTofu } from '../../src/data/dataset.ts';
-import { ParamStore as Store } from '../../src/engine/params.ts';
-import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
-import { initVLM, preset } from '../../src/models/vlm.ts';
-import { tokenizerCorpus } from '../../src/train/recipes.ts';
-import { trainLoop } from '../../src/train/loop.ts';
-import { prepareImages } from '../../src/train/examples.ts';
-import { VlmModel } from '../../src/models/vlm-model.ts';
-import { unlearningData } from '../../src/methods/data.ts';
+import { tinyTarget, trainedTarget, type TinyTarget } from '../helpers/tiny-target.ts';
 import { B, D, HIDDEN_NORM, S, lossCase } from '../helpers/method-loss.ts';
 /** c·u as the method must build it: d uniform draws of Rng.derive(seed, 'method/rmu'), normalised, times c. */
 function steeringTarget(seed: number, d: number, c: number): Float32Array {
@@ -225,21 +212,7 @@ describe('direction on a tiny target model', () => {
 });
 
 /** A `small`-preset target: 10 synthetic persons (forget10 = 1), trained from scratch for 6 epochs. */
-async function smallTarget(): Promise<TinyTarget> {
-  const dir = mkdtempSync(join(tmpdir(), 'clearbench-rmu-small-'));
-  await generateSynthetic({ outDir: dir, persons: 10, imagesPerPerson: 4, wellKnown: 6, seed: 3 });
-  const clear = await openClear(dir);
-  const tofu = await openTofu(join(dir, 'tofu'));
-  const tok = Tokenizer.fromJSON(trainBpe(await tokenizerCorpus({ clear, tofu }), { vocabSize: 400 }));
-  const cfg = preset('small', tok.vocabSize);
-  const store = new Store();
-  initVLM(store, cfg, 1);
-  const { forget, retain } = await unlearningData(clear, tofu, 'forget10', 'joint');
-  const model = new VlmModel(store, cfg, tok, 'small');
-  const images = await prepareImages(model, [...forget, ...retain]);
-  await trainLoop(model, [...forget, ...retain], images, { epochs: 6, batchSize: 8, seed: 1, optimizer: { optimizer: { type: 'adamw', lr: 1e-3, weightDecay: 0 }, maxGradNorm: 1, threads: 1 } });
-  return { model, store, cfg, tok, forget, retain, images };
-}
+const smallTarget = () => trainedTarget({ preset: 'small', persons: 10, imagesPerPerson: 4, epochs: 6, lr: 1e-3 });
 
 describe('on the small preset within the default run\'s RMU budget (batch 8, clip 1, ~70 steps; configs/default.yaml: lr 1e-3, α 10)', () => {
   // At the unlearning settings' own lr 1e-4 RMU cannot steer here: Adam moves each trained weight by at most ~lr

@@ -32,7 +32,7 @@ model:
     gold: { epochs: 1, lr: 3.0e-3, batch_size: 16 }
 unlearning: { epochs: 1, lr: 1.0e-3, batch_size: 4 }
 methods: [{ name: ga }]
-eval: { ds_size: 2, max_new_tokens: 2 }
+eval: { benchmarks: [clear], relearn_steps: 0, ds_size: 2, max_new_tokens: 2 }
 threads: 1
 jobs: 2
 `;

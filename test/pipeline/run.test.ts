@@ -32,7 +32,7 @@ unlearning: { epochs: 1, lr: 1.0e-3, batch_size: 4 }
 methods:
   - name: ga
   - name: npo
-eval: { ds_size: 4, max_new_tokens: 4 }
+eval: { benchmarks: [clear], relearn_steps: 0, ds_size: 4, max_new_tokens: 4 }
 threads: 1
 jobs: 2
 `;

@@ -19,7 +19,7 @@ name: sched
 data: { source: synthetic, synthetic: { persons: 5, images_per_person: 2, well_known: 6, seed: 1 } }
 model: { preset: tiny, vocab_size: 300 }
 methods: [{ name: ga }, { name: npo }]
-eval: { ds_size: 2, max_new_tokens: 2, batch_size: 3 }
+eval: { benchmarks: [clear], relearn_steps: 0, ds_size: 2, max_new_tokens: 2, batch_size: 3 }
 threads: 3
 jobs: 2
 `;
