@@ -3,7 +3,8 @@
  *  - forget quality against model utility, one point per row (seed means with 95 % bars),
  *    base/target/gold drawn with their own shapes and labelled;
  *  - per-task bars (Prob, ROUGE-L recall, Truth ratio per task and model);
- *  - training-loss curves from train_log.jsonl, one panel per method.
+ *  - training-loss curves from train_log.jsonl, one panel per method;
+ *  - Forget on image and text tasks per unlearning modality (data from modality.ts).
  * Each model keeps one colour across all charts.
  */
 import type { TopLevelSpec } from 'vega-lite';
@@ -11,6 +12,7 @@ import type { TrainCurve } from '../collect.ts';
 import type { LeaderboardRow } from '../group.ts';
 import type { Leaderboard, Section } from '../leaderboard.ts';
 import { TASK_QUANTITIES, type TaskQuantity } from '../metrics.ts';
+import { TASK_KINDS, type ModalityComparison } from './modality.ts';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -220,5 +222,42 @@ export function lossCurvesSpec(lb: Leaderboard, colors: Map<string, string>): To
       },
     },
     resolve: { scale: { x: 'independent', y: 'independent' } },
+  } as TopLevelSpec;
+}
+
+/**
+ * Grouped bars: per model (target, each configuration's modalities, gold) the Forget of the image tasks and
+ * of the text tasks side by side, coloured by task kind; reference models drawn lighter; 95 % bars over seeds.
+ */
+export function modalitySpec(c: ModalityComparison): TopLevelSpec {
+  const models = [...new Set(c.bars.map((b) => b.model))];
+  const kinds = TASK_KINDS.map((k) => k.label);
+  const x = { field: 'model', type: 'nominal', sort: models, title: null, axis: { labelAngle: 0, labelPadding: 6, labelLimit: 140 } } as const;
+  const xOffset = { field: 'kind', type: 'nominal', sort: kinds } as const;
+  return {
+    $schema: SCHEMA,
+    data: { values: c.bars },
+    width: Math.max(420, models.length * 72),
+    height: 170,
+    layer: [
+      {
+        mark: { type: 'bar' },
+        encoding: {
+          x, xOffset,
+          y: { field: 'forget', type: 'quantitative', title: 'Forget (lower = more forgotten)', scale: { domain: [0, 1] }, axis: { tickCount: 5 } },
+          color: {
+            field: 'kind', type: 'nominal', title: 'Forget measured on', sort: kinds,
+            // The first two method hues, so the kinds read as data, not as the target/gold reference colours.
+            scale: { domain: kinds, range: METHOD_PALETTE.slice(0, kinds.length) }, legend: { orient: 'right', labelLimit: 220 },
+          },
+          opacity: { condition: { test: 'datum.reference', value: 0.5 }, value: 1 },
+        },
+      },
+      {
+        transform: [{ filter: 'datum.lo != null' }],
+        mark: { type: 'rule', color: '#1f2733', strokeWidth: 1 },
+        encoding: { x, xOffset, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+      },
+    ],
   } as TopLevelSpec;
 }

@@ -11,8 +11,8 @@ import { ARROWS, formatHyperparameters, formatNumber, formatSeeds, formatStat, i
 import { KEEP_UTILITY_SHARE, bestAmongUseful } from '../best.ts';
 import { TABLE_METRICS, metricByKey, type Metric } from '../metrics.ts';
 import { renderSvg } from '../charts/svg.ts';
-import { lossCurvesSpec, modelColors, scatterSpec, taskBarsSpec } from '../charts/specs.ts';
-import { modalityComparisons, modalitySpec } from '../charts/modality.ts';
+import { lossCurvesSpec, modalitySpec, modelColors, scatterSpec, taskBarsSpec } from '../charts/specs.ts';
+import { TASK_KINDS, modalityComparisons, type ModalityComparison } from '../charts/modality.ts';
 import { REPORT_CSS } from './html-style.ts';
 
 export interface HtmlOptions {
@@ -116,6 +116,27 @@ function figure(kind: string, svg: string | null, caption: string, empty: string
   return `<figure class="card chart" data-chart="${kind}">\n${body}\n<figcaption>${caption}</figcaption>\n</figure>`;
 }
 
+const modalityId = (c: ModalityComparison) => `modality-${slug(c.forgetSplit)}`;
+
+/** The modality chart of one forget split, its caption naming what has no value. */
+async function modalityHtml(c: ModalityComparison): Promise<string> {
+  const shown = TASK_KINDS.map((k) => k.label).filter((k) => !c.missing.includes(k));
+  const missing = c.missing.length ? ` No results for the ${c.missing.join(' or ')} in this split: only the ${shown.join(' and ')} are shown.` : '';
+  const gaps = c.gaps.length ? ` No Forget value for ${c.gaps.join(', ')}.` : '';
+  return (
+    `<section class="modality" id="${modalityId(c)}">\n<h2>Forgetting by unlearning modality · ${esc(c.forgetSplit)}</h2>\n` +
+    figure(
+      'modality',
+      c.bars.length ? await renderSvg(modalitySpec(c), `${modalityId(c)}-`) : null,
+      '<b>Forget on image tasks and on text tasks</b> for each modality the unlearning saw ' +
+        "(text: the forget persons' QA, vision: their image captions, joint: both), beside target and gold (lighter bars); " +
+        'lower is more forgotten.' + esc(missing + gaps),
+      'No Forget values.',
+    ) +
+    '\n</section>'
+  );
+}
+
 export async function renderHtml(lb: Leaderboard, options: HtmlOptions): Promise<string> {
   const colors = modelColors(lb);
   const sections: string[] = [];
@@ -153,21 +174,9 @@ export async function renderHtml(lb: Leaderboard, options: HtmlOptions): Promise
     );
   }
 
-  // CLEAR's headline comparison, only where a method was unlearned with several modalities.
-  for (const c of modalityComparisons(lb)) {
-    const missing = c.missing.length ? ` No results for the ${c.missing.join(' or ')}, so those bars are absent.` : '';
-    sections.push(
-      `<section class="modality" id="modality-${slug(c.forgetSplit)}">\n<h2>Forgetting by unlearning modality · ${esc(c.forgetSplit)}</h2>\n` +
-        figure(
-          'modality',
-          await renderSvg(modalitySpec(c), `modality-${slug(c.forgetSplit)}-`),
-          '<b>Forget on image tasks and on text tasks</b> for each modality the unlearning saw (text: the forget persons\' QA, vision: their image captions, joint: both), beside target and gold; lower is more forgotten.' +
-            esc(missing),
-          'No values.',
-        ) +
-        '\n</section>',
-    );
-  }
+  // CLEAR's headline comparison, only where a configuration was unlearned with several modalities.
+  const modality = modalityComparisons(lb);
+  for (const c of modality) sections.push(await modalityHtml(c));
 
   const loss = lossCurvesSpec(lb, colors);
   const training =
@@ -213,7 +222,7 @@ ${REPORT_CSS}
 <p class="eyebrow">clearbench · CLEAR machine-unlearning benchmark</p>
 <h1>Unlearning leaderboard</h1>
 <p class="sub">${nModels} evaluated models · ${nMethods} unlearning methods · ${lb.sections.length} benchmark split${lb.sections.length === 1 ? '' : 's'} · from ${runs}</p>
-<nav>${lb.sections.map((s, i) => `<a href="#s${i}-${slug(`${s.benchmark}-${s.forget_split}`)}">${esc(sectionTitle(s.benchmark, s.forget_split))}</a>`).join('')}<a href="#training">Training</a><a href="#metrics">Metrics</a></nav>
+<nav>${lb.sections.map((s, i) => `<a href="#s${i}-${slug(`${s.benchmark}-${s.forget_split}`)}">${esc(sectionTitle(s.benchmark, s.forget_split))}</a>`).join('')}${modality.map((c) => `<a href="#${modalityId(c)}">Modality · ${esc(c.forgetSplit)}</a>`).join('')}<a href="#training">Training</a><a href="#metrics">Metrics</a></nav>
 </div>
 </header>
 <main class="wrap">
