@@ -26,7 +26,7 @@ export const clear: BenchmarkSpec = {
   forgetQualityTask: 'forget',
   utilityTasks: ['real_faces', 'real_world', 'retain', 'retain_facerec'],
   paper: { real: ['real_faces', 'real_world'], retain: ['retain', 'retain_facerec'], forget: ['forget', 'forget_facerec'] },
-  mia: { memberTask: 'forget', holdoutConfig: 'holdout_perturbed' },
+  mia: { memberTask: 'forget', holdoutConfigs: ['holdout_perturbed'] },
   extractionTask: 'forget',
   relearn: { tasks: ['forget', 'forget_facerec'] },
 };

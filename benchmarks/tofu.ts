@@ -20,7 +20,7 @@ export const tofu: BenchmarkSpec = {
   // TOFU's model utility: the harmonic mean of the 9 values of the three non-forget sets.
   utilityTasks: ['tofu_retain', 'real_authors', 'world_facts'],
   paper: { real: ['real_authors', 'world_facts'], retain: ['tofu_retain'], forget: ['tofu_forget'] },
-  mia: { memberTask: 'tofu_forget', holdoutConfig: 'holdout_perturbed' },
+  mia: { memberTask: 'tofu_forget', holdoutConfigs: ['holdout_perturbed', 'holdout{nn}'] },
   extractionTask: 'tofu_forget',
   relearn: { tasks: ['tofu_forget'] },
 };

@@ -11,7 +11,7 @@ import type { ConfigFiles } from './card.ts';
 import { readParquetRows } from './parquet.ts';
 import { readJsonRows } from './json-rows.ts';
 import { columnsFor } from './schema.ts';
-import type { ClearRowFor, Family, Row, TofuRowFor } from './schema.ts';
+import type { ClearRowFor, ColumnSpec, Family, Row, TofuRowFor } from './schema.ts';
 import { downloadRepo } from './hub/download.ts';
 import type { DownloadOptions } from './hub/download.ts';
 
@@ -79,10 +79,18 @@ export class Dataset<F extends Family = Family> {
 
   /** All rows of a config's train split, typed by config name, every value checked. */
   async loadConfig<N extends string>(config: N): Promise<RowFor<F, N>[]> {
-    const columns = columnsFor(this.family, config);
-    const rows: RowFor<F, N>[] = [];
+    return this.readRows<RowFor<F, N>>(config, columnsFor(this.family, config));
+  }
+
+  /** A config's rows with only their text columns (parquet column projection: no image bytes are read). */
+  async loadText(config: string): Promise<Record<string, string | string[] | null>[]> {
+    return this.readRows(config, columnsFor(this.family, config).filter((c) => c.kind !== 'image'));
+  }
+
+  private async readRows<T>(config: string, columns: readonly ColumnSpec[]): Promise<T[]> {
+    const rows: T[] = [];
     for (const file of this.files(config)) {
-      const part = file.endsWith('.parquet') ? await readParquetRows<RowFor<F, N>>(file, columns) : readJsonRows<RowFor<F, N>>(file, columns);
+      const part = file.endsWith('.parquet') ? await readParquetRows<T>(file, columns) : readJsonRows<T>(file, columns);
       for (const r of part) rows.push(r);
     }
     return rows;

@@ -48,17 +48,19 @@ export interface BenchmarkSpec {
   paper: { real: readonly string[]; retain: readonly string[]; forget: readonly string[] };
   /**
    * Membership inference: the member task's ground-truth answers against the same questions and columns on
-   * `holdoutConfig` (persons never trained on). Skipped when the dataset has no such config.
+   * the first of `holdoutConfigs` the dataset has (persons never trained on; `{nn}` stands for the split's
+   * percentage, e.g. TOFU's `holdout10`). Skipped, with the reason in summary.json, when it has none.
    */
-  mia: { memberTask: string; holdoutConfig: string };
+  mia: { memberTask: string; holdoutConfigs: readonly string[] };
   /** Task whose ground-truth answers give extraction strength and exact memorisation. */
   extractionTask: string;
   /** Relearning attack: fine-tune on half of the first task's rows, re-score these tasks on the other half. */
   relearn: { tasks: readonly string[] };
 }
 
+/** A config name with `{split}` (forget10) and `{nn}` (10) filled in. */
 export function configFor(task: Pick<TaskSpec, 'config'>, split: ForgetSplit): string {
-  return task.config.replaceAll('{split}', split);
+  return task.config.replaceAll('{split}', split).replaceAll('{nn}', split.replace(/^forget/, ''));
 }
 
 /** Every task id a benchmark's aggregates name must be one of its tasks (checked once, by the tests). */

@@ -21,6 +21,7 @@ import { type EvalItem, type TaskRow, type TaskSources, loadTaskRows, taskItems 
 import { type SampleRecord, type ScoredTask, type TaskSummary, memorisation, taskRecords } from './task-metrics.ts';
 import { EvalTimer, generateTask, scoreGroundTruths, scoreTask } from './task-run.ts';
 import { type ScoredAnswer } from './score.ts';
+import { dataProvenanceOf } from '../data/provenance.ts';
 import { type MiaRecord, miaAucs, miaScores, privleaks } from './privacy.ts';
 import { type GoldEval, pairedGoldRatios, readGold } from './gold.ts';
 import { type ForgetQuality, benchmarkUtility, forgetQuality, paperColumns } from './benchmark-scores.ts';
@@ -161,21 +162,29 @@ async function runTasks(ses: EvalSession, st: EvalSettings, opts: EvaluateOption
   return { runs, maxNewTokens };
 }
 
-/** Membership inference: the member task's ground truths vs the never-seen persons of the holdout config (null: no such config). */
-async function membershipRecords(ses: EvalSession, st: EvalSettings, member: TaskRun, opts: EvaluateOptions, say: (m: string) => void): Promise<MiaRecord[] | null> {
-  const cfgName = st.bench.mia.holdoutConfig;
+/** The reason privacy is null when the dataset has none of the benchmark's held-out configs. */
+export const NO_HOLDOUT_REASON = 'no held-out persons in this dataset';
+
+type Membership = { records: MiaRecord[]; reason: null } | { records: null; reason: string };
+
+/** Membership inference: the member task's ground truths vs the never-seen persons of the first holdout config the dataset has. */
+async function membershipRecords(ses: EvalSession, st: EvalSettings, member: TaskRun, opts: EvaluateOptions, say: (m: string) => void): Promise<Membership> {
+  const candidates = st.bench.mia.holdoutConfigs.map((c) => configFor({ config: c }, st.split));
   const holdoutDs = datasetOf(ses.sources, member.spec);
-  if (!holdoutDs || !holdoutDs.configs().includes(cfgName)) {
-    say(`membership inference skipped: the dataset has no ${cfgName} config (persons never trained on)`);
-    return null;
+  const cfgName = holdoutDs && candidates.find((c) => holdoutDs.configs().includes(c));
+  if (!holdoutDs || !cfgName) {
+    const reason = `${NO_HOLDOUT_REASON} (none of ${candidates.join(', ')})`;
+    say(`membership inference skipped: ${reason}`);
+    return { records: null, reason };
   }
   const rows = await loadTaskRows(ses.sources, member.spec, cfgName, opts.dsSize ?? member.spec.dsSize);
   const items = await taskItems(member.spec, cfgName, rows, ses.sources, st.seed, { gtOnly: true });
   const holdout = await scoreGroundTruths(ses.scorer, items, ses.timer);
-  return [
+  const records = [
     ...member.items.map((it, i): MiaRecord => ({ set: 'forget', index: it.index, prompt: it.question, answer: it.groundTruth, ...miaScores(member.scored.gt[i], it.groundTruth) })),
     ...items.map((it, i): MiaRecord => ({ set: 'holdout', index: it.index, prompt: it.question, answer: it.groundTruth, ...miaScores(holdout[i], it.groundTruth) })),
   ];
+  return { records, reason: null };
 }
 
 /** The relearning attack on a copy of the model, timed. */
@@ -252,12 +261,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   };
   let runs: Map<string, TaskRun>;
   let maxNewTokens: Record<string, number>;
-  let miaRecords: MiaRecord[] | null;
+  let membership: Membership;
   let relearn: RelearnSummary | null = null;
   let relearnS = 0;
   try {
     ({ runs, maxNewTokens } = await runTasks(ses, st, opts, say));
-    miaRecords = await membershipRecords(ses, st, runs.get(bench.mia.memberTask)!, opts, say);
+    membership = await membershipRecords(ses, st, runs.get(bench.mia.memberTask)!, opts, say);
     if (opts.relearn) ({ relearn, seconds: relearnS } = await relearnPhase(ses, st, runs, { ...opts, relearn: opts.relearn }, say));
   } finally {
     await ses.scorer.release();
@@ -276,12 +285,14 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     forget_quality_ks: fq ? fq.ks : null,
     forget_quality_js: fq ? fq.js : null,
     paper: paperColumns(bench, tasks, ratios, fq),
-    privacy: privacySummary(miaRecords, st.gold),
+    privacy: privacySummary(membership.records, st.gold),
+    privacy_reason: membership.reason,
     extraction: extractionSummary(runs.get(bench.extractionTask)!),
     relearn,
     truth_ratio_compat: st.compat,
     seed: st.seed,
     max_new_tokens: maxNewTokens,
+    data: dataProvenanceOf(opts.dataDir, sources.clear),
   };
   const timing: EvalTiming = {
     scoring_s: round3(ses.timer.scoring_s),
@@ -289,6 +300,6 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     relearn_s: round3(relearnS),
     total_s: round3((performance.now() - t0) / 1000),
   };
-  writeEvalFiles(opts.outDir, runs, miaRecords, summary);
+  writeEvalFiles(opts.outDir, runs, membership.records, summary);
   return { summary, timing, outDir: opts.outDir };
 }

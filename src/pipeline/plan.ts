@@ -8,7 +8,8 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { DATA_DIR, MODELS_DIR, evalDir, modelDir as runModelDir, modelRelDir } from '../results/layout.ts';
-import { type ForgetSplit, type RecipeName } from '../protocol/vocabulary.ts';
+import { type ForgetSplit, MODALITIES, type RecipeName } from '../protocol/vocabulary.ts';
+import { type DataParams } from './jobs/data-job.ts';
 import { type PipelineConfig } from './config/schema.ts';
 import { stageKey } from './keys.ts';
 import { type JobKind, type JobOf, type JobSpec, type MetaDraft } from './jobs/spec.ts';
@@ -41,11 +42,27 @@ export interface Plan {
   models: string[];
 }
 
-/** Where training keys start: the data source's identity (not where the cache lives). */
-function dataInputs(d: PipelineConfig['data']): Record<string, unknown> {
-  if (d.source === 'synthetic') return { source: 'synthetic', ...d.synthetic };
+/**
+ * Where training keys start: the data source's identity (not where the cache lives). Settings at their
+ * defaults that older versions did not have stay out, so existing runs keep their keys.
+ */
+function dataInputs(d: PipelineConfig['data'], needs: DataParams['needs']): Record<string, unknown> {
+  if (d.source === 'synthetic') {
+    const { pretrain_images, layout, ...rest } = d.synthetic;
+    return { source: 'synthetic', ...rest, ...(pretrain_images === null ? {} : { pretrain_images }), ...(layout === 'clearbench' ? {} : { layout }) };
+  }
   const { repo, revision, tofu_repo, tofu_revision } = d.hub;
-  return { source: 'hub', repo, revision, tofu_repo, tofu_revision: tofu_repo ? tofu_revision : null };
+  // A hub download fetches only what the plan reads: another split or benchmark fetches more.
+  return { source: 'hub', repo, revision, tofu_repo, tofu_revision: tofu_repo ? tofu_revision : null, needs };
+}
+
+/** What the plan's stages read from the dataset (see data-needs.ts). */
+export function planNeeds(config: PipelineConfig, points: readonly SweepPoint[]): DataParams['needs'] {
+  return {
+    splits: config.forget_splits as ForgetSplit[],
+    benchmarks: config.eval.benchmarks,
+    modalities: MODALITIES.filter((m) => points.some((p) => p.settings.modality === m)),
+  };
 }
 
 type NewStage = Omit<Stage, 'key' | 'dir' | 'log'> & { inputs: Record<string, unknown>; logName?: string };
@@ -91,22 +108,22 @@ class PlanBuilder {
 
 export function buildPlan(config: PipelineConfig, runDir: string, points: readonly SweepPoint[], methodSource: (method: string) => string): Plan {
   const b = new PlanBuilder(resolve(runDir), config);
-  planData(b);
+  planData(b, planNeeds(config, points));
   planTraining(b);
   const unlearned = planUnlearning(b, points, methodSource);
   planEvaluation(b, unlearned);
   return { runDir: b.run, stages: b.stages, models: b.models };
 }
 
-function planData(b: PlanBuilder): void {
+function planData(b: PlanBuilder, needs: DataParams['needs']): void {
   const d = b.config.data;
-  const spec: JobOf<'data'> = { kind: 'data', dataDir: b.dataDir, source: d };
+  const spec: JobOf<'data'> = { kind: 'data', dataDir: b.dataDir, source: d, needs };
   b.add({
     id: 'data', kind: 'data', rel: DATA_DIR, deps: [], priority: 100, logName: '../data.log',
     label: d.source === 'synthetic'
       ? `data: synthesize ${d.synthetic.persons} persons × ${d.synthetic.images_per_person} images`
       : `data: download ${d.hub.repo}@${d.hub.revision}${d.hub.tofu_repo ? ` + ${d.hub.tofu_repo}` : ''}`,
-    inputs: dataInputs(d),
+    inputs: dataInputs(d, needs),
     spec,
   });
 }

@@ -9,6 +9,7 @@
  *     resolved-config.yaml            the config as run, every default filled in
  *     expected-results.json           the evaluation directories the plan writes
  *     data/                           the dataset (CLEAR layout, TOFU text in data/tofu)
+ *       .provenance.json                where it came from (repos and commits, the base's data)
  *     models/<model>/                 a model directory:
  *       checkpoint/                     the model (src/models/checkpoint.ts)
  *       train_log.jsonl                 one line per optimiser step
@@ -33,6 +34,13 @@ export const RESOLVED_CONFIG = 'resolved-config.yaml';
 export const EXPECTED_RESULTS_FILE = 'expected-results.json';
 export const DATA_DIR = 'data';
 export const MODELS_DIR = 'models';
+/** In the data directory: where the dataset came from (a dot-file, so no loader takes it for a config). */
+export const DATA_PROVENANCE_FILE = '.provenance.json';
+
+/** `<dataDir>/.provenance.json`. */
+export function dataProvenancePath(dataDir: string): string {
+  return join(dataDir, DATA_PROVENANCE_FILE);
+}
 
 /** The report files a run writes at its end, by format. */
 export const REPORT_FILES = {

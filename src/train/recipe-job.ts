@@ -60,7 +60,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
     model = loadModel(r.from);
   }
 
-  const { examples, replayed } = await recipeExamples(r.recipe, data, { split: r.split });
+  const { examples, replayed, base } = await recipeExamples(r.recipe, data, { split: r.split });
   const images = await prepareImages(model, examples, TensorCache.default());
   const d = RECIPE_DEFAULTS[r.recipe];
   const epochs = r.epochs ?? d.epochs;
@@ -86,7 +86,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
     },
   });
   model.save(checkpointDir(r.outDir, true), {
-    recipe: r.recipe, split: r.split ?? null, modality: datasetModality(data), epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null,
+    recipe: r.recipe, split: r.split ?? null, modality: datasetModality(data), epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null, base_data: base,
   });
   return summary;
 }

@@ -35,7 +35,7 @@ const prepare = (file: string, sets: string[] = []) => prepareRun({ config: file
 describe('validation errors: one line naming the file, the key path and what was expected', () => {
   test('unknown key', () => {
     const f = cfg('unknown-key.yaml', 'data:\n  synthetic:\n    person: 10\n');
-    expect(() => load(f)).toThrow(`${f}: data.synthetic.person: unknown key (allowed: persons, images_per_person, well_known, seed)`);
+    expect(() => load(f)).toThrow(`${f}: data.synthetic.person: unknown key (allowed: persons, images_per_person, well_known, seed, pretrain_images, layout)`);
     const top = cfg('unknown-top.yaml', 'method: [ga]\n');
     expect(() => load(top)).toThrow(
       `${top}: method: unknown key (allowed: name, extends, data, model, forget_splits, unlearning, methods, plugins, seeds, eval, threads, jobs)`,

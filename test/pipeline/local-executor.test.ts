@@ -46,9 +46,10 @@ const hubData = (dataDir: string): JobOf<'data'> => ({
   dataDir,
   source: {
     source: 'hub',
-    synthetic: { persons: 4, images_per_person: 2, well_known: 6, seed: 0 },
+    synthetic: { persons: 4, images_per_person: 2, well_known: 6, seed: 0, pretrain_images: null, layout: 'clearbench' },
     hub: { repo: 'therem/CLEAR', revision: 'main', tofu_repo: null, tofu_revision: 'main', cache_dir: join(dir, 'cache'), hub_url: server.url },
   },
+  needs: { splits: ['forget10'], benchmarks: ['clear'], modalities: ['vision'] },
 });
 
 describe('local executor', () => {
@@ -60,9 +61,8 @@ describe('local executor', () => {
     expect(await executor.state(handle)).toEqual({ status: 'running' });
     expect(await executor.ended(handle)).toEqual({ status: 'succeeded' });
     expect(await executor.state(handle)).toEqual({ status: 'succeeded' });
-    const note = `downloading therem/CLEAR@main into ${join(dir, 'cache')}`;
-    expect(messages).toEqual([{ type: 'note', message: note }]);
-    expect(readFileSync(job.log, 'utf8')).toContain(note);
+    expect(messages).toEqual([{ type: 'note', message: expect.stringMatching(/^downloading therem\/CLEAR@main \(commit [0-9a-f]{12}\): /) }]);
+    expect(readFileSync(job.log, 'utf8')).toContain((messages[0] as { message: string }).message);
     expect(existsSync(join(dir, 'data-ok', 'data', 'README.md'))).toBe(true);
   }, 60_000);
 

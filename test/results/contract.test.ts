@@ -41,8 +41,8 @@ describe('readEvalSummary', () => {
   test('returns the whole file: every section, the provenance keys, and no timing', () => {
     const raw = JSON.parse(readFileSync(NPO_SUMMARY, 'utf8'));
     const s = readEvalSummary(NPO_SUMMARY);
-    // Written before paper.forget_clear_code existed, it reads as null; everything else as written.
-    expect(s).toEqual({ ...raw, paper: { ...raw.paper, forget_clear_code: null } });
+    // Written before paper.forget_clear_code, privacy_reason and data existed, they read as null; everything else as written.
+    expect(s).toEqual({ ...raw, paper: { ...raw.paper, forget_clear_code: null }, privacy_reason: null, data: null });
     expect(s).not.toHaveProperty('timing');
     expect(s.relearn!.tasks.forget.after.prob).toBe(0.455);
     expect(s.privacy!.privleak_by_attack!.min_k).toBe(s.privacy!.privleak);
@@ -72,6 +72,24 @@ describe('readEvalSummary', () => {
       .toContain('key "max_new_tokens.forget" must be a number');
     expect(userError(() => readEvalSummary(edited(NPO_SUMMARY, (o) => { delete o.privacy.mia_auc.min_k_pp; }))))
       .toContain('key "privacy.mia_auc.min_k_pp" must be a number (it is missing)');
+  });
+});
+
+describe('data provenance', () => {
+  const provenance = {
+    source: 'hub', base_data: 'emulated', synthetic: null,
+    clear: { repo: 'therem/CLEAR', revision: 'main', commit: 'a'.repeat(40), configs: ['full', 'real_faces'] },
+    tofu: null,
+  };
+
+  test("a summary's data section reads back as written; a bad one names its key", () => {
+    const s = readEvalSummary(edited(NPO_SUMMARY, (o) => { o.data = provenance; o.privacy_reason = 'no held-out persons in this dataset'; }));
+    expect(s.data).toEqual(provenance);
+    expect(s.privacy_reason).toBe('no held-out persons in this dataset');
+    expect(userError(() => readEvalSummary(edited(NPO_SUMMARY, (o) => { o.data = { ...provenance, base_data: 'pretrained' }; }))))
+      .toContain('key "data.base_data" must be one of pretrain, emulated');
+    expect(userError(() => readEvalSummary(edited(NPO_SUMMARY, (o) => { o.data = { ...provenance, clear: { ...provenance.clear, configs: 'full' } }; }))))
+      .toContain('key "data.clear.configs" must be a list of config names');
   });
 });
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { positiveInt, seedInt } from '../options.ts';
 import { UserError } from '../../util/errors.ts';
 import { generateSynthetic, SYNTH_DEFAULTS } from '../../data/synth/generate.ts';
@@ -23,13 +23,14 @@ export function registerSynth(program: Command): void {
     .option('--seed <n>', 'random seed; same seed and sizes give byte-identical files', seedInt, SYNTH_DEFAULTS.seed)
     .option('--well-known <n>', 'well-known persons for real_faces / real_authors (at least 6)', positiveInt, SYNTH_DEFAULTS.wellKnown)
     .option('--pretrain-images <n>', 'pretraining images per well-known person and per world item (default: --images-per-person)', positiveInt)
+    .addOption(new Option('--layout <layout>', "clearbench: with pretrain and holdout_perturbed; hub: exactly the hub repos' configs and columns").choices(['clearbench', 'hub']).default('clearbench'))
     .option('--force', 'write into a non-empty directory that is not an earlier synth output')
-    .action(async (o: { out: string; persons: number; imagesPerPerson: number; seed: number; wellKnown: number; pretrainImages?: number; force?: boolean }) => {
+    .action(async (o: { out: string; persons: number; imagesPerPerson: number; seed: number; wellKnown: number; pretrainImages?: number; layout: 'clearbench' | 'hub'; force?: boolean }) => {
       if (!o.force && !writable(o.out)) {
         throw new UserError(`${o.out} is not empty and holds no earlier synth output; choose another --out or pass --force`);
       }
       const started = performance.now();
-      const s = await generateSynthetic({ outDir: o.out, persons: o.persons, imagesPerPerson: o.imagesPerPerson, seed: o.seed, wellKnown: o.wellKnown, pretrainImages: o.pretrainImages });
+      const s = await generateSynthetic({ outDir: o.out, persons: o.persons, imagesPerPerson: o.imagesPerPerson, seed: o.seed, wellKnown: o.wellKnown, pretrainImages: o.pretrainImages, layout: o.layout });
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       process.stdout.write(
         `wrote ${Object.keys(s.rows).length} CLEAR configs and ${Object.keys(s.tofuRows).length} TOFU configs to ${o.out} in ${secs} s: ` +

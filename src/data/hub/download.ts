@@ -258,6 +258,38 @@ async function getFile(job: FileJob): Promise<'downloaded' | 'skipped'> {
   });
 }
 
+/** One config of a repo at a commit: its files as the hub lists them. */
+export interface RepoConfig {
+  name: string;
+  files: { path: string; size: number }[];
+  /** Total bytes of its files. */
+  bytes: number;
+}
+
+export interface RepoContents {
+  commit: string;
+  /** The snapshot directory (it holds the dataset card). */
+  dir: string;
+  configs: RepoConfig[];
+}
+
+/**
+ * A repo's configs at a revision, from its file listing and dataset card, fetching nothing but the card
+ * (from the cache when it has that revision): what a run checks before any large download.
+ */
+export async function repoContents(opts: Omit<DownloadOptions, 'configs'>): Promise<RepoContents> {
+  const { dir, commit } = await downloadRepo({ ...opts, configs: [] });
+  const manifest = new SnapshotCache(resolveCacheDir(opts.cacheDir), opts.repo).readManifest(commit);
+  if (!manifest) throw new UserError(`no file listing cached for ${opts.repo}@${commit}; run \`clearbench download\` again`);
+  const paths = manifest.files.map((f) => f.path);
+  const size = new Map(manifest.files.map((f) => [f.path, f.size]));
+  const configs = configsOf(dir, manifest).map((c): RepoConfig => {
+    const files = filesOfConfig(c, paths).map((path) => ({ path, size: size.get(path)! }));
+    return { name: c.name, files, bytes: files.reduce((a, f) => a + f.size, 0) };
+  });
+  return { commit, dir, configs };
+}
+
 export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResult> {
   const repo = opts.repo;
   if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new UserError(`'${repo}' is not a repo id; use owner/name, e.g. therem/CLEAR`);

@@ -22,6 +22,7 @@ import type { BioQa } from './biography.ts';
 import { realAuthorFacts, wellKnownCountry, worldFacts, worldItems, worldItemSvg } from './world.ts';
 import type { WellKnown } from './world.ts';
 import { clearReadme, tofuReadme } from './readme.ts';
+import { type SynthLayout, clearColumnsFor, shardsOf, toHubLayout } from './layout.ts';
 
 export interface SynthOptions {
   outDir: string;
@@ -40,6 +41,12 @@ export interface SynthOptions {
   pretrainImages?: number;
   /** images rendered at once */
   concurrency?: number;
+  /**
+   * `clearbench` (default): the configs the built-in protocol trains on, `pretrain` and `holdout_perturbed`
+   * included. `hub`: exactly the config list and columns of therem/CLEAR and locuslab/TOFU on the hub (see
+   * layout.ts), to test the real data path without the network.
+   */
+  layout?: SynthLayout;
 }
 
 export const SYNTH_DEFAULTS = { persons: 40, imagesPerPerson: 8, seed: 0, wellKnown: 20, realFacesImages: 2 } as const;
@@ -263,26 +270,43 @@ export async function generateSynthetic(opts: SynthOptions): Promise<SynthSummar
   tofu.world_facts = facts.map((f) => ({ question: f.question, answer: f.answer }));
   tofu.world_facts_perturbed = facts.map((f) => ({ ...f }));
 
+  if (opts.layout === 'hub') {
+    toHubLayout(clear, tofu, {
+      holdout: (persons: number) => qaRows(holdout.slice(0, persons)),
+      counts: { '01': Math.min(n01, nHold), '05': Math.min(n05, nHold), '10': Math.min(n10, nHold) },
+    });
+  }
+  const layout = opts.layout ?? 'clearbench';
+
   // ---- write (a fresh tree: stale shards from an earlier run would join a config's glob) ----
   for (const sub of [...Object.keys(clear).map((c) => (c === 'default' ? 'data' : c)), 'tofu']) {
     if (existsSync(join(out, sub))) rmSync(join(out, sub), { recursive: true, force: true });
   }
   mkdirSync(out, { recursive: true });
+  const clearBytes: Record<string, number> = {};
   for (const [config, rows] of Object.entries(clear)) {
     const dir = config === 'default' ? 'data' : config;
-    writeFileAtomic(join(out, dir, 'train-00000-of-00001.parquet'), encodeParquet(columnsFor('clear', config), rows));
+    const shards = shardsOf(layout, config, rows);
+    clearBytes[config] = 0;
+    shards.forEach((part, k) => {
+      const bytes = encodeParquet(clearColumnsFor(layout, config), part);
+      writeFileAtomic(join(out, dir, `train-${String(k).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.parquet`), bytes);
+      clearBytes[config] += bytes.byteLength;
+    });
   }
   const tofuDir = join(out, 'tofu');
+  const tofuBytes: Record<string, number> = {};
   for (const [config, rows] of Object.entries(tofu)) {
     const cols = columnsFor('tofu', config).map((c) => c.name);
     const lines = rows.map((r) => JSON.stringify(Object.fromEntries(cols.map((c) => [c, r[c]])))).join('\n') + '\n';
     writeFileAtomic(join(tofuDir, `${config}.json`), lines);
+    tofuBytes[config] = Buffer.byteLength(lines);
   }
   const rows = Object.fromEntries(Object.entries(clear).map(([k, v]) => [k, v.length]));
   const tofuRows = Object.fromEntries(Object.entries(tofu).map(([k, v]) => [k, v.length]));
   const sizes = { persons: nPersons, imagesPerPerson: perPerson, seed, n01, n05, n10, holdout: nHold, wellKnown: nWell, rfImages, preImages, worldItems: items.length };
-  writeFileAtomic(join(out, 'README.md'), clearReadme(rows, sizes));
-  writeFileAtomic(join(tofuDir, 'README.md'), tofuReadme(tofuRows, sizes));
+  writeFileAtomic(join(out, 'README.md'), clearReadme({ rows, bytes: clearBytes }, sizes, layout));
+  writeFileAtomic(join(tofuDir, 'README.md'), tofuReadme({ rows: tofuRows, bytes: tofuBytes }, sizes, layout));
   const summary: SynthSummary = {
     outDir: out,
     seed,

@@ -100,6 +100,9 @@ const synthetic = strict({
   images_per_person: positiveInt.default(8),
   well_known: z.number().int().min(6).default(20),
   seed: seed.default(0),
+  // null: as many as images_per_person (each well-known person's and world item's pretraining images).
+  pretrain_images: z.union([z.null(), positiveInt], { error: 'expected a positive integer or null (images_per_person)' }).default(null),
+  layout: z.enum(['clearbench', 'hub']).default('clearbench'),
 }).prefault({});
 
 const hub = strict({
