@@ -3,13 +3,19 @@
  * any work → plan → (dry run: print it) → run directory claimed (ours, locked) → resolved config saved →
  * stages run or reused → reports → lock released.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { getBenchmark } from '../../benchmarks/index.ts';
 import { MethodRegistry } from '../methods/registry.ts';
-import { EXPECTED_RESULTS_FILE, RESOLVED_CONFIG } from '../results/layout.ts';
+import { DATA_DIR, EXPECTED_RESULTS_FILE, RESOLVED_CONFIG, dataProvenancePath } from '../results/layout.ts';
+import { BASE_DATA_NOTES, type BaseData, type DataProvenance, readDataProvenance } from '../results/contract.ts';
+import { resolveCacheDir } from '../data/cache-dir.ts';
+import { type RepoContents, repoContents } from '../data/hub/download.ts';
+import { type RepoNeeds, dataNeeds } from './data-needs.ts';
+import { formatBytes } from './jobs/data-job.ts';
+import { type JobOf } from './jobs/spec.ts';
 import { type ReportPaths, writeReports } from '../report/write-reports.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { type LoadedConfig, loadConfig } from './config/load.ts';
@@ -104,6 +110,53 @@ export function estimatedOrder(plan: Plan, pending: ReadonlySet<string>): Stage[
   return order;
 }
 
+/** One repo's part of the download plan: the configs the run reads, with sizes where the listing gives them. */
+async function repoPlan(repo: string, revision: string, hub: { cacheDir: string; hubUrl?: string }, needs: (contents: RepoContents | null) => RepoNeeds | null): Promise<string[]> {
+  let contents: RepoContents | null = null;
+  let why = '';
+  try {
+    contents = await repoContents({ repo, revision, ...hub });
+  } catch (err) {
+    why = (err as Error).message;
+  }
+  const n = needs(contents);
+  if (!n) return [];
+  if (!contents) {
+    return [`  ${repo}@${revision}: ${n.required.length} configs (+ ${n.optional.length} if present), sizes unknown: the card could not be read (${why})`, `    ${n.required.join(', ')}`];
+  }
+  const byName = new Map(contents.configs.map((c) => [c.name, c]));
+  const missing = n.required.filter((c) => !byName.has(c));
+  const take = [...n.required.filter((c) => byName.has(c)), ...n.optional.filter((c) => byName.has(c))].sort();
+  const total = take.reduce((a, c) => a + byName.get(c)!.bytes, 0);
+  return [
+    `  ${repo}@${revision} (commit ${contents.commit.slice(0, 12)}): ${take.length} of ${contents.configs.length} configs, ${formatBytes(total)}`,
+    ...take.map((c) => `    ${c.padEnd(24)} ${formatBytes(byName.get(c)!.bytes).padStart(9)}  ${byName.get(c)!.files.length} file(s)`),
+    ...(missing.length ? [`    missing at this revision (the run would stop here): ${missing.join(', ')}`] : []),
+  ];
+}
+
+/** What a hub run would download, before any large file: per repo the configs the plan reads and their sizes. */
+export async function formatDownloadPlan(p: PreparedRun): Promise<string> {
+  const { config } = p.loaded;
+  if (config.data.source !== 'hub') return '';
+  const h = config.data.hub;
+  const hub = { cacheDir: resolveCacheDir(h.cache_dir ?? undefined), hubUrl: h.hub_url ?? undefined };
+  const input = p.plan.stages.find((s) => s.kind === 'data')!.spec as JobOf<'data'>;
+  let base: BaseData | null = null;
+  const lines = ['download plan (only the configs this run reads):'];
+  lines.push(
+    ...(await repoPlan(h.repo, h.revision, hub, (c) => {
+      base = c ? (c.configs.some((x) => x.name === 'pretrain') ? 'pretrain' : 'emulated') : null;
+      return dataNeeds({ ...input.needs, tofu: h.tofu_repo !== null, base: base ?? 'emulated' }).clear;
+    })),
+  );
+  if (h.tofu_repo) {
+    lines.push(...(await repoPlan(h.tofu_repo, h.tofu_revision, hub, () => dataNeeds({ ...input.needs, tofu: true, base: base ?? 'emulated' }).tofu)));
+  }
+  lines.push(`  ${base ? BASE_DATA_NOTES[base] : 'base: emulated pretraining on the utility sets unless the card has a pretrain config'}`);
+  return `${lines.join('\n')}\n`;
+}
+
 export function formatPlan(p: PreparedRun): string {
   const { plan } = p;
   const cached = plan.stages.filter((s) => isDone(s));
@@ -117,10 +170,24 @@ export function formatPlan(p: PreparedRun): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The resolved config as saved with a run: a header naming its sources, then every key with its value. */
-export function resolvedYaml(loaded: LoadedConfig, sets: readonly string[]): string {
-  const from = [`${RESOLVED_HEADER}${loaded.file}`, ...sets.map((s) => `#   --set ${s}`)].join('\n');
+/** Comment lines saying what the data stage resolved: each repo's commit and what the base trains on. */
+export function provenanceComment(p: DataProvenance): string {
+  const repos = [p.clear, p.tofu].filter((r) => r !== null).map((r) => `#   ${r.repo}@${r.revision} = commit ${r.commit} (${r.configs.length} configs: ${r.configs.join(', ')})`);
+  const data = p.source === 'hub' ? ['# data (resolved by the data stage; pin these commits in data.hub to reproduce exactly):', ...repos] : [`# data: ${p.source}`];
+  return [...data, `# ${BASE_DATA_NOTES[p.base_data]}`].join('\n');
+}
+
+/** The resolved config as saved with a run: a header naming its sources, then (once known) the data's provenance, then every key with its value. */
+export function resolvedYaml(loaded: LoadedConfig, sets: readonly string[], provenance?: DataProvenance): string {
+  const from = [`${RESOLVED_HEADER}${loaded.file}`, ...sets.map((s) => `#   --set ${s}`), ...(provenance ? [provenanceComment(provenance)] : [])].join('\n');
   return `${from}\n${toYaml(loaded.config, { lineWidth: 0 })}`;
+}
+
+/** resolved-config.yaml, with the data's provenance once the data stage has recorded it. */
+function writeResolved(plan: Plan, loaded: LoadedConfig, sets: readonly string[]): void {
+  const file = dataProvenancePath(join(plan.runDir, DATA_DIR));
+  const provenance = existsSync(file) ? readDataProvenance(file) : undefined;
+  writeFileAtomic(join(plan.runDir, RESOLVED_CONFIG), resolvedYaml(loaded, sets, provenance));
 }
 
 /** The evaluations this plan writes, so a report on a half-finished run can say what is missing. */
@@ -141,6 +208,7 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     // A dry run writes nothing, but says now that a real run would refuse this directory.
     runDirState(plan.runDir);
     checkStageDirs(plan.stages);
+    print(await formatDownloadPlan(prepared));
     print(formatPlan(prepared));
     return { runDir: plan.runDir, config: loaded.config, plan };
   }
@@ -160,7 +228,7 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     checkStageDirs(plan.stages);
     const display = o.display ?? runDisplay();
     if (claimed.tookOverFrom) display.note(`took over the lock of a run that ended without releasing it (${describeHolder(claimed.tookOverFrom)})`);
-    writeFileAtomic(join(plan.runDir, RESOLVED_CONFIG), resolvedYaml(loaded, o.sets ?? []));
+    writeResolved(plan, loaded, o.sets ?? []);
     writeFileAtomic(join(plan.runDir, EXPECTED_RESULTS_FILE), expectedResults(plan));
     const moved = tidyRunDir(plan);
     if (moved.length) display.note(`moved ${moved.length} result folder(s) this config no longer has to ${join(plan.runDir, 'unused')}`);
@@ -174,6 +242,7 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
       outcome = await scheduler.run();
     } finally {
       display.end();
+      writeResolved(plan, loaded, o.sets ?? []); // now with the commits the data stage resolved
     }
     if (interrupted) return { runDir: plan.runDir, config: loaded.config, plan, outcome, interrupted };
 

@@ -31,12 +31,6 @@ async function knownFaces(clear: Dataset): Promise<Set<string>> {
  */
 export type { BaseData };
 
-/** How reports and resolved configs name each base (the Real tasks then measure retention of memorised items). */
-export const BASE_DATA_NOTES: Record<BaseData, string> = {
-  pretrain: "base: trained from scratch on the dataset's pretrain config",
-  emulated: 'base: emulated pretraining on the utility sets',
-};
-
 /** The configs emulated pretraining reads, per repository. */
 export const EMULATED_PRETRAINING = { clear: ['real_faces', 'real_world'], tofu: ['real_authors', 'world_facts'] } as const;
 

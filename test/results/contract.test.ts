@@ -41,8 +41,9 @@ describe('readEvalSummary', () => {
   test('returns the whole file: every section, the provenance keys, and no timing', () => {
     const raw = JSON.parse(readFileSync(NPO_SUMMARY, 'utf8'));
     const s = readEvalSummary(NPO_SUMMARY);
-    // Written before paper.forget_clear_code, privacy_reason and data existed, they read as null; everything else as written.
-    expect(s).toEqual({ ...raw, paper: { ...raw.paper, forget_clear_code: null }, privacy_reason: null, data: null });
+    // Written before paper.forget_clear_code and privacy_reason existed, they read as null; everything else as written.
+    expect(s).toEqual({ ...raw, paper: { ...raw.paper, forget_clear_code: null }, privacy_reason: null });
+    expect(s.data!.base_data).toBe('pretrain');
     expect(s).not.toHaveProperty('timing');
     expect(s.relearn!.tasks.forget.after.prob).toBe(0.455);
     expect(s.privacy!.privleak_by_attack!.min_k).toBe(s.privacy!.privleak);

@@ -8,7 +8,9 @@
  *   tasks (per-task means),
  *   best (metric keys in which the row is best),
  *   run_dir (relative to where the file is written) and eval_dir (relative to run_dir):
- *   strings for one model, arrays parallel to `seeds` for collapsed rows.
+ *   strings for one model, arrays parallel to `seeds` for collapsed rows,
+ *   data (where the dataset came from: repos and commits, base_data) and privacy_reason (why privacy is
+ *   null), from the row's first evaluation.
  */
 import type { Leaderboard } from '../leaderboard.ts';
 import type { LeaderboardRow } from '../group.ts';
@@ -49,6 +51,8 @@ function rowToJson(row: LeaderboardRow, relativeTo: string): Record<string, unkn
   }
   o.tasks = tasks;
   o.best = row.best;
+  o.data = row.members[0].summary.data;
+  o.privacy_reason = row.members[0].summary.privacy_reason;
   o.run_dir = single ? runDirs[0] : runDirs;
   o.eval_dir = single ? evalDirs[0] : evalDirs;
   return o;
