@@ -28,7 +28,7 @@ import { type RelearnSummary } from '../results/contract.ts';
 
 export interface RelearnOptions {
   steps: number;
-  /** AdamW learning rate (default: the target recipe's 1e-3). */
+  /** AdamW learning rate (default 1e-3: ten times the unlearning default, so a few steps can bring back what was suppressed). */
   lr?: number;
   batchSize?: number;
   seed: number;
