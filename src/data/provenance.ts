@@ -14,14 +14,14 @@ export function writeDataProvenance(dataDir: string, p: DataProvenance): void {
   writeFileAtomic(dataProvenancePath(dataDir), `${JSON.stringify(p, null, 2)}\n`);
 }
 
-/** The base data a dataset gives: its pretrain config when its card or layout has one, else emulated pretraining. */
-export function baseDataOf(clear: Pick<Dataset, 'configs'>): BaseData {
-  return clear.configs().includes('pretrain') ? 'pretrain' : 'emulated';
+/** The base data a dataset's configs (as its card or layout names them) give: its pretrain config when it has one, else emulated pretraining. */
+export function baseDataOf(configs: readonly string[]): BaseData {
+  return configs.includes('pretrain') ? 'pretrain' : 'emulated';
 }
 
 /** The recorded provenance of a data directory, or (a directory made outside a run) what the dataset itself says. */
 export function dataProvenanceOf(dataDir: string, clear: Pick<Dataset, 'configs'>): DataProvenance {
   const file = dataProvenancePath(dataDir);
   if (existsSync(file)) return readDataProvenance(file);
-  return { source: 'local', clear: null, tofu: null, synthetic: null, base_data: baseDataOf(clear) };
+  return { source: 'local', clear: null, tofu: null, synthetic: null, base_data: baseDataOf(clear.configs()) };
 }

@@ -10,11 +10,12 @@ import { stringify as toYaml } from 'yaml';
 import { getBenchmark } from '../../benchmarks/index.ts';
 import { MethodRegistry } from '../methods/registry.ts';
 import { DATA_DIR, EXPECTED_RESULTS_FILE, RESOLVED_CONFIG, dataProvenancePath } from '../results/layout.ts';
-import { BASE_DATA_NOTES, type BaseData, type DataProvenance, readDataProvenance } from '../results/contract.ts';
+import { BASE_DATA_NOTES, type DataProvenance, readDataProvenance } from '../results/contract.ts';
+import { baseDataOf } from '../data/provenance.ts';
 import { resolveCacheDir } from '../data/cache-dir.ts';
 import { type RepoContents, repoContents } from '../data/hub/download.ts';
 import { type RepoNeeds, dataNeeds } from './data-needs.ts';
-import { formatBytes } from './jobs/data-job.ts';
+import { formatBytes, selectConfigs } from './jobs/data-job.ts';
 import { type JobOf } from './jobs/spec.ts';
 import { type ReportPaths, writeReports } from '../report/write-reports.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -110,27 +111,26 @@ export function estimatedOrder(plan: Plan, pending: ReadonlySet<string>): Stage[
   return order;
 }
 
-/** One repo's part of the download plan: the configs the run reads, with sizes where the listing gives them. */
-async function repoPlan(repo: string, revision: string, hub: { cacheDir: string; hubUrl?: string }, needs: (contents: RepoContents | null) => RepoNeeds | null): Promise<string[]> {
-  let contents: RepoContents | null = null;
-  let why = '';
+/** A repo's contents at a revision, or why they cannot be read now (offline, no such revision). */
+async function contentsOrWhy(repo: string, revision: string, hub: { cacheDir: string; hubUrl?: string }): Promise<RepoContents | string> {
   try {
-    contents = await repoContents({ repo, revision, ...hub });
+    return await repoContents({ repo, revision, ...hub });
   } catch (err) {
-    why = (err as Error).message;
+    return (err as Error).message;
   }
-  const n = needs(contents);
-  if (!n) return [];
-  if (!contents) {
-    return [`  ${repo}@${revision}: ${n.required.length} configs (+ ${n.optional.length} if present), sizes unknown: the card could not be read (${why})`, `    ${n.required.join(', ')}`];
+}
+
+/** One repo's part of the download plan: the configs the run reads, with sizes where the listing gives them. */
+function repoPlan(repo: string, revision: string, contents: RepoContents | string, needs: RepoNeeds): string[] {
+  if (typeof contents === 'string') {
+    return [`  ${repo}@${revision}: ${needs.required.length} configs (+ ${needs.optional.length} if present), sizes unknown: the card could not be read (${contents})`, `    ${needs.required.join(', ')}`];
   }
   const byName = new Map(contents.configs.map((c) => [c.name, c]));
-  const missing = n.required.filter((c) => !byName.has(c));
-  const take = [...n.required.filter((c) => byName.has(c)), ...n.optional.filter((c) => byName.has(c))].sort();
+  const { take, missing } = selectConfigs(contents, needs);
   const total = take.reduce((a, c) => a + byName.get(c)!.bytes, 0);
   return [
     `  ${repo}@${revision} (commit ${contents.commit.slice(0, 12)}): ${take.length} of ${contents.configs.length} configs, ${formatBytes(total)}`,
-    ...take.map((c) => `    ${c.padEnd(24)} ${formatBytes(byName.get(c)!.bytes).padStart(9)}  ${byName.get(c)!.files.length} file(s)`),
+    ...take.sort().map((c) => `    ${c.padEnd(24)} ${formatBytes(byName.get(c)!.bytes).padStart(9)}  ${byName.get(c)!.files.length} file(s)`),
     ...(missing.length ? [`    missing at this revision (the run would stop here): ${missing.join(', ')}`] : []),
   ];
 }
@@ -141,18 +141,14 @@ export async function formatDownloadPlan(p: PreparedRun): Promise<string> {
   if (config.data.source !== 'hub') return '';
   const h = config.data.hub;
   const hub = { cacheDir: resolveCacheDir(h.cache_dir ?? undefined), hubUrl: h.hub_url ?? undefined };
-  const input = p.plan.stages.find((s) => s.kind === 'data')!.spec as JobOf<'data'>;
-  let base: BaseData | null = null;
-  const lines = ['download plan (only the configs this run reads):'];
-  lines.push(
-    ...(await repoPlan(h.repo, h.revision, hub, (c) => {
-      base = c ? (c.configs.some((x) => x.name === 'pretrain') ? 'pretrain' : 'emulated') : null;
-      return dataNeeds({ ...input.needs, tofu: h.tofu_repo !== null, base: base ?? 'emulated' }).clear;
-    })),
-  );
-  if (h.tofu_repo) {
-    lines.push(...(await repoPlan(h.tofu_repo, h.tofu_revision, hub, () => dataNeeds({ ...input.needs, tofu: true, base: base ?? 'emulated' }).tofu)));
-  }
+  const { needs: planned } = p.plan.stages.find((s) => s.kind === 'data')!.spec as JobOf<'data'>;
+  const clear = await contentsOrWhy(h.repo, h.revision, hub);
+  const tofu = h.tofu_repo ? await contentsOrWhy(h.tofu_repo, h.tofu_revision, hub) : null;
+  // The base's data follows the card, as in the data stage; unread, the plan lists emulated pretraining's configs.
+  const base = typeof clear === 'string' ? null : baseDataOf(clear.configs.map((c) => c.name));
+  const needs = dataNeeds({ ...planned, tofu: h.tofu_repo !== null, base: base ?? 'emulated' });
+  const lines = ['download plan (only the configs this run reads):', ...repoPlan(h.repo, h.revision, clear, needs.clear)];
+  if (h.tofu_repo && tofu !== null && needs.tofu) lines.push(...repoPlan(h.tofu_repo, h.tofu_revision, tofu, needs.tofu));
   lines.push(`  ${base ? BASE_DATA_NOTES[base] : 'base: emulated pretraining on the utility sets unless the card has a pretrain config'}`);
   return `${lines.join('\n')}\n`;
 }

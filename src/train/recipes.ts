@@ -53,7 +53,7 @@ async function emulatedPretraining(data: RecipeData, use: string): Promise<Examp
 
 /** The base recipe's examples: the pretrain config's, or emulated pretraining's. */
 export async function pretrainingExamples(data: RecipeData, use: string): Promise<{ examples: Example[]; base: BaseData }> {
-  const base = baseDataOf(data.clear);
+  const base = baseDataOf(data.clear.configs());
   const examples = base === 'pretrain'
     ? await requiredExamples(data.clear, 'pretrain', { knownFaces: await knownFaces(data.clear) }, use)
     : await emulatedPretraining(data, use);

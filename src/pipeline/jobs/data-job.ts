@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { generateSynthetic } from '../../data/synth/generate.ts';
 import { type RepoContents, downloadRepo, repoContents } from '../../data/hub/download.ts';
 import { resolveCacheDir } from '../../data/cache-dir.ts';
-import { writeDataProvenance } from '../../data/provenance.ts';
-import { type BaseData, type RepoProvenance } from '../../results/contract.ts';
+import { baseDataOf, writeDataProvenance } from '../../data/provenance.ts';
+import { type RepoProvenance } from '../../results/contract.ts';
 import { UserError } from '../../util/errors.ts';
 import { type PipelineConfig } from '../config/schema.ts';
 import { type NeedsInput, type RepoNeeds, dataNeeds } from '../data-needs.ts';
@@ -38,17 +38,25 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** The configs of `needs` the repo has (required, then the optional ones present) and the required ones it lacks. */
+export function selectConfigs(contents: RepoContents, needs: RepoNeeds): { take: string[]; missing: string[] } {
+  const have = new Set(contents.configs.map((c) => c.name));
+  return {
+    take: [...needs.required.filter((c) => have.has(c)), ...needs.optional.filter((c) => have.has(c))],
+    missing: needs.required.filter((c) => !have.has(c)),
+  };
+}
+
 /** The configs of `needs` the repo has: every required one (else one line naming the missing), and the optional ones present. */
 export function configsToFetch(contents: RepoContents, needs: RepoNeeds, repo: string, revision: string): string[] {
-  const have = new Set(contents.configs.map((c) => c.name));
-  const missing = needs.required.filter((c) => !have.has(c));
+  const { take, missing } = selectConfigs(contents, needs);
   if (missing.length) {
     throw new UserError(
       `${repo}@${revision} (commit ${contents.commit.slice(0, 12)}) lacks config(s) ${missing.map((m) => `'${m}'`).join(', ')} that this run needs; ` +
         'pin a revision that has them (data.hub.revision), or drop the forget split, modality or benchmark that reads them',
     );
   }
-  return [...needs.required, ...needs.optional.filter((c) => have.has(c))];
+  return take;
 }
 
 /** Link every file of `configs` (by its top-level entry under the snapshot) and the card into `into`. */
@@ -63,12 +71,11 @@ export async function runDataJob(spec: DataParams, say: (message: string) => voi
   const d = spec.source;
   if (d.source === 'synthetic') {
     const s = d.synthetic;
-    await generateSynthetic({
+    const written = await generateSynthetic({
       outDir: spec.dataDir, persons: s.persons, imagesPerPerson: s.images_per_person, wellKnown: s.well_known, seed: s.seed,
       pretrainImages: s.pretrain_images ?? undefined, layout: s.layout,
     });
-    const base: BaseData = s.layout === 'hub' ? 'emulated' : 'pretrain';
-    writeDataProvenance(spec.dataDir, { source: 'synthetic', clear: null, tofu: null, synthetic: { ...s }, base_data: base });
+    writeDataProvenance(spec.dataDir, { source: 'synthetic', clear: null, tofu: null, synthetic: { ...s }, base_data: baseDataOf(Object.keys(written.rows)) });
     return;
   }
   const h = d.hub;
@@ -76,7 +83,7 @@ export async function runDataJob(spec: DataParams, say: (message: string) => voi
   const hub = { cacheDir, hubUrl: h.hub_url ?? undefined };
   const clearContents = await repoContents({ repo: h.repo, revision: h.revision, ...hub });
   const tofuContents = h.tofu_repo ? await repoContents({ repo: h.tofu_repo, revision: h.tofu_revision, ...hub }) : null;
-  const base: BaseData = clearContents.configs.some((c) => c.name === 'pretrain') ? 'pretrain' : 'emulated';
+  const base = baseDataOf(clearContents.configs.map((c) => c.name));
   const needs = dataNeeds({ ...spec.needs, tofu: tofuContents !== null, base });
   // Every repo is checked before anything large is fetched.
   const clearConfigs = configsToFetch(clearContents, needs.clear, h.repo, h.revision);
