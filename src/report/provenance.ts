@@ -5,6 +5,7 @@
  */
 import { BASE_DATA_NOTES, type DataProvenance, type RepoProvenance } from '../results/contract.ts';
 import type { Leaderboard } from './leaderboard.ts';
+import { relativePath } from './format.ts';
 
 export interface RunDataNote {
   runDir: string;
@@ -29,6 +30,11 @@ export function runDataNotes(lb: Leaderboard): RunDataNote[] {
     }
   }
   return [...notes.values()].filter((n) => n.data || n.privacy.length);
+}
+
+/** The run a note names, relative to `relativeTo`: only when the tables combine several runs. */
+export function noteRun(lb: Leaderboard, n: RunDataNote, relativeTo: string): string | null {
+  return lb.runDirs.length > 1 ? relativePath(relativeTo, n.runDir) : null;
 }
 
 const repo = (r: RepoProvenance) => `${r.repo}@${r.revision} (commit ${r.commit.slice(0, 12)})`;

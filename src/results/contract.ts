@@ -349,6 +349,7 @@ export function readEvalSummary(file: string): EvalSummary {
   const o = readJsonObject(file);
   const f = new Fields(file);
   const paper = f.obj(o, 'paper', 'paper');
+  const data = f.objOrNull(o, 'data', 'data');
   return {
     benchmark: f.str(o, 'benchmark', 'benchmark'),
     forget_split: f.oneOf(o, 'forget_split', 'forget_split', FORGET_SPLITS),
@@ -371,7 +372,7 @@ export function readEvalSummary(file: string): EvalSummary {
     truth_ratio_compat: f.oneOf(o, 'truth_ratio_compat', 'truth_ratio_compat', TRUTH_RATIO_FORMS),
     seed: f.num(o, 'seed', 'seed'),
     max_new_tokens: f.record(o, 'max_new_tokens', 'max_new_tokens', (parent, k, p) => f.num(parent, k, p)),
-    data: f.objOrNull(o, 'data', 'data') && readProvenanceFields(f, f.obj(o, 'data', 'data'), 'data'),
+    data: data && readProvenanceFields(f, data, 'data'),
   };
 }
 

@@ -14,7 +14,7 @@ import { renderSvg } from '../charts/svg.ts';
 import { lossCurvesSpec, modalitySpec, modelColors, scatterSpec, taskBarsSpec } from '../charts/specs.ts';
 import { TASK_KINDS, modalityComparisons, type ModalityComparison } from '../charts/modality.ts';
 import { REPORT_CSS } from './html-style.ts';
-import { dataNoteText, runDataNotes } from '../provenance.ts';
+import { dataNoteText, noteRun, runDataNotes } from '../provenance.ts';
 
 export interface HtmlOptions {
   /** Directory the run paths shown on the page are relative to (where the file is written). */
@@ -204,7 +204,10 @@ export async function renderHtml(lb: Leaderboard, options: HtmlOptions): Promise
     .map((i) => `<p class="pending"><b>Incomplete run</b> <code>${esc(relativePath(options.relativeTo, i.runDir))}</code>: ${esc(incompleteNote(i))}.</p>`)
     .join('\n');
   const dataNotes = runDataNotes(lb)
-    .map((n) => `<p class="data-note"><b>Data</b>${lb.runDirs.length > 1 ? ` <code>${esc(relativePath(options.relativeTo, n.runDir))}</code>` : ''}: ${esc(dataNoteText(n))}.</p>`)
+    .map((n) => {
+      const run = noteRun(lb, n, options.relativeTo);
+      return `<p class="data-note"><b>Data</b>${run ? ` <code>${esc(run)}</code>` : ''}: ${esc(dataNoteText(n))}.</p>`;
+    })
     .join('\n');
   const nModels = new Set(lb.sections.flatMap((s) => s.rows.flatMap((r) => r.members.map((e) => `${e.runDir}/${e.meta.name}`)))).size;
   const nMethods = new Set(lb.sections.flatMap((s) => s.rows.filter((r) => r.method).map((r) => r.method))).size;

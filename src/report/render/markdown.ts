@@ -2,7 +2,7 @@
 import type { Leaderboard } from '../leaderboard.ts';
 import { ARROWS, formatHyperparameters, formatStat, incompleteNote, relativePath, seedCount, sectionTitle } from '../format.ts';
 import { TABLE_METRICS, metricByKey } from '../metrics.ts';
-import { dataNoteText, runDataNotes } from '../provenance.ts';
+import { dataNoteText, noteRun, runDataNotes } from '../provenance.ts';
 
 function cell(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -34,9 +34,10 @@ export function renderMarkdown(lb: Leaderboard, options: MarkdownOptions): strin
     out.push('');
   }
 
-  // The run is named only when the tables combine several.
-  const many = lb.runDirs.length > 1;
-  for (const n of runDataNotes(lb)) out.push(`**Data**${many ? ` \`${cell(relativePath(options.relativeTo, n.runDir))}\`` : ''}: ${cell(dataNoteText(n))}.`, '');
+  for (const n of runDataNotes(lb)) {
+    const run = noteRun(lb, n, options.relativeTo);
+    out.push(`**Data**${run ? ` \`${cell(run)}\`` : ''}: ${cell(dataNoteText(n))}.`, '');
+  }
   for (const i of lb.incomplete) out.push(`**Incomplete run** \`${cell(relativePath(options.relativeTo, i.runDir))}\`: ${cell(incompleteNote(i))}.`, '');
   const sortLabel = metricByKey(lb.sortKey)?.label ?? 'name';
   out.push(
