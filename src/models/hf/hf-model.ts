@@ -115,7 +115,7 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-interface HfSource {
+export interface HfSource {
   rawConfig: Record<string, unknown>;
   config: HfDecoderConfig;
   tok: HfTokenizerParts;
@@ -159,7 +159,8 @@ export class HfCausalLM implements LoadedModel {
     return { shape: { B: c.B, S, image: false, keyMask }, feeds, targets, lengths: c.lengths };
   }
 
-  async preprocessImages(_images: readonly BatchImage[]): Promise<Float32Array[]> {
+  async preprocessImages(images: readonly BatchImage[]): Promise<Float32Array[]> {
+    if (images.length === 0) return [];
     throw new UserError(`${this.config.architecture} is a text-only model; it takes no images`);
   }
 
