@@ -34,7 +34,7 @@ let retain: Example[];
 let targetDir: string;
 const losses: number[] = [];
 
-const forgetNll = async (model: LoadedModel) => (await measure({ model: model as never, images: new Map() }, forget)).meanNll;
+const forgetNll = async (model: LoadedModel) => (await measure({ model, images: new Map() }, forget)).meanNll;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'clearbench-hf-protocol-'));
