@@ -97,6 +97,8 @@ export interface LoadedModel {
   readonly params: ParamStore;
   readonly tokenizer: Tokenizer;
   readonly dims: ModelDims;
+  /** A model without an image input (image examples are left out of its training data). */
+  readonly textOnly?: boolean;
 
   /** The chat format: question (+ image slots) and answer as ids, labels on the answer tokens only. */
   encode(sample: Sample): EncodedSample;

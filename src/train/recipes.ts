@@ -11,6 +11,7 @@ import { type Row } from '../data/schema.ts';
 import { IDK_ANSWERS } from '../../datasets/idk.ts';
 import { CAPTION_QUESTIONS, FACE_PROMPT } from '../models/chat.ts';
 import { DEFAULT_FORGET_SPLIT, DEFAULT_MODALITY, type ForgetSplit, type Modality, RETAIN_SPLIT_OF, type RecipeName } from '../protocol/vocabulary.ts';
+import { UserError } from '../util/errors.ts';
 import { type Example, type PersonData, personExamples, requiredExamples } from './examples.ts';
 
 export type RecipeData = PersonData;
@@ -35,13 +36,16 @@ export function datasetModality(data: Pick<RecipeData, 'tofu'>): Modality {
   return data.tofu ? 'joint' : 'vision';
 }
 
-export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit } = {}): Promise<RecipeExamples> {
+/** The examples a recipe trains on; `textOnly` (a text-only model) keeps the text examples and the text modality. */
+export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit; textOnly?: boolean } = {}): Promise<RecipeExamples> {
   const use = `the ${recipe} recipe's training data`;
-  const pretrain = await requiredExamples(data.clear, 'pretrain', { knownFaces: await knownFaces(data.clear) }, use);
+  const all = await requiredExamples(data.clear, 'pretrain', { knownFaces: await knownFaces(data.clear) }, use);
+  const pretrain = opts.textOnly ? all.filter((e) => !e.image) : all;
   if (recipe === 'base') return { examples: pretrain, replayed: 0 };
   const persons = recipe === 'target' ? 'full' : RETAIN_SPLIT_OF[opts.split ?? DEFAULT_FORGET_SPLIT];
+  if (opts.textOnly && !data.tofu) throw new UserError(`a text-only model needs the TOFU text (<data>/tofu) for ${use}; set data.hub.tofu_repo`);
   // Fine-tuning teaches the faces' names too: the FaceRec tasks ask for them.
-  const examples = await personExamples(data, persons, { modality: datasetModality(data), faceNames: true }, use);
+  const examples = await personExamples(data, persons, { modality: opts.textOnly ? 'text' : datasetModality(data), faceNames: !opts.textOnly }, use);
   return { examples: [...pretrain, ...examples], replayed: pretrain.length };
 }
 

@@ -126,6 +126,7 @@ export interface HfSource {
 export class HfCausalLM implements LoadedModel {
   readonly kind: ModelKind = HF_KIND;
   readonly dims: ModelDims;
+  readonly textOnly = true;
   readonly tokenizer: Tokenizer;
   readonly config: HfDecoderConfig;
 
