@@ -37,6 +37,9 @@ export interface EncodedTurn {
 
 type Encoder = Pick<Tokenizer, 'encode'>;
 
+/** The date Llama 3.x templates print when strftime_now is unavailable; fixed so prompts are reproducible. */
+export const DATE_STRING = '26 Jul 2024';
+
 export class ChatTemplate {
   private readonly template: Template;
 
@@ -53,6 +56,13 @@ export class ChatTemplate {
     try {
       return this.template.render({
         messages,
+        // transformers (and transformers.js) pass tools and documents as None when there are none; templates
+        // such as Llama 3.1's test `tools is not none`, which an undefined value would pass.
+        tools: null,
+        documents: null,
+        // Llama 3.1/3.2 templates write "Today Date: strftime_now(...)" unless date_string is given, which would make
+        // prompts (and every score) depend on the calendar; the templates' own fallback date is used instead.
+        date_string: DATE_STRING,
         add_generation_prompt: addGenerationPrompt,
         bos_token: this.config.bosToken ?? '',
         eos_token: this.config.eosToken ?? '',

@@ -101,3 +101,13 @@ describe('refusals', () => {
     expect(() => loadHfTokenizer(dir)).toThrow(/has no chat_template/);
   });
 });
+
+describe('rendering context', () => {
+  test('tools and documents are none and the date is fixed, as a Llama 3.1-style template reads them', async () => {
+    const { ChatTemplate, DATE_STRING } = await import('../../../src/models/hf/chat-template.ts');
+    const t = new ChatTemplate({
+      template: "{%- if tools is not none %}TOOLS{%- endif %}{%- if not date_string is defined %}{%- set date_string = strftime_now('%d %b %Y') %}{%- endif %}Today Date: {{ date_string }}|{{ messages[0].content }}",
+    }, 'test');
+    expect(t.prompt('hi')).toBe(`Today Date: ${DATE_STRING}|hi`);
+  });
+});
