@@ -212,7 +212,9 @@ export class HfCausalLM implements LoadedModel {
         : { name, shape, data };
     });
     const files = hubWeightFiles(tensors);
+    // The weights are written F32; newer transformers name the dtype `dtype`, older ones `torch_dtype`.
     const config: Record<string, unknown> = { ...this.src.rawConfig, torch_dtype: 'float32' };
+    if ('dtype' in config) config.dtype = 'float32';
     if (training !== undefined) config.clearbench = { training };
     files.set(CONFIG, `${JSON.stringify(config, null, 2)}\n`);
     files.set(TOKENIZER, serializeTokenizerJson(this.tokenizer.toJSON()));
