@@ -125,7 +125,8 @@ def forward(cfg, W, ids, positions, key_mask, lora=None):
             y = y + (x @ A) @ Bm * scale
         return y
 
-    freqs = positions.to(torch.float64)[..., None] * inv_freq(cfg)  # [B, S, dh/2]
+    dtype = W['model.norm.weight'].dtype  # float64 for the fixtures; float32 for a speed comparison
+    freqs = positions.to(dtype)[..., None] * inv_freq(cfg).to(dtype)  # [B, S, dh/2]
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos()[:, None], emb.sin()[:, None]
     allowed = torch.tril(torch.ones(S, S, dtype=torch.bool))[None, None] & key_mask[:, None, None, :].bool()
