@@ -19,6 +19,8 @@ import { loadModel } from '../../../src/models/model-kinds.ts';
 import { addLora } from '../../../src/models/lora.ts';
 import { readSafetensors, float32Of } from '../../../src/models/safetensors.ts';
 import { HF_KIND_ID } from '../../../src/models/hf/hf-model.ts';
+import { buildExport } from '../../../src/models/export.ts';
+import * as ort from 'onnxruntime-node';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'hf');
 const NAMES = ['llama-gqa-tied-bf16-sharded', 'llama-mha-untied-f32', 'qwen2-gqa-untied-f32', 'qwen2-tied-f16-sharded'];
@@ -85,6 +87,19 @@ describe.each(NAMES)('%s', (name) => {
     const V = logits.length / (B * S);
     const real = (a: Float32Array) => p.key_mask.flat().flatMap((m, i) => (m ? Array.from(a.subarray(i * V, (i + 1) * V)) : []));
     expect(relErr(real(logits), real(want))).toBeLessThan(1e-4);
+  });
+
+  test('the exported portable ONNX file (standard ops, weights inline) gives the reference logits', async () => {
+    const model = loadModel(dir);
+    const exported = buildExport(model, { batch: B, seq: S, image: false });
+    const session = await ort.InferenceSession.create(exported.bytes, { intraOpNumThreads: 1 });
+    const out = await session.run({
+      ids: new ort.Tensor('int64', int64(expected.ids), [B, S]),
+      positions: new ort.Tensor('int64', positions, [B, S]),
+      key_mask: new ort.Tensor('float32', new Float32Array(B * S).fill(1), [B, S]),
+    });
+    await session.release();
+    expect(relErr(out.logits.data as Float32Array, refOf('logits'))).toBeLessThan(1e-4);
   });
 
   test('LoRA gradients (PEFT-style adapters on q_proj, v_proj, down_proj) match PyTorch autograd (rel. 1e-4)', async () => {
