@@ -41,7 +41,7 @@ export async function runUnlearning(j: UnlearningJob): Promise<UnlearnSummary> {
   const { clear, tofu } = await openDataDir(j.dataDir);
   const { forget, retain } = await unlearningData(clear, tofu, j.split, j.modality, { faceNames: j.faceNames });
   const images = await prepareImages(model, [...forget, ...retain], TensorCache.default());
-  if (j.lora) addLora(model.params, j.lora, j.seed);
+  if (j.lora) addLora(model.params, j.lora, j.seed, model.linearLayers?.());
   mkdirSync(j.outDir, { recursive: true });
   const logFile = trainLogPath(j.outDir);
   rmSync(logFile, { force: true });

@@ -147,6 +147,22 @@ export function saveCheckpoint(dirPath: string, input: SaveCheckpointInput): voi
   };
   const bytes = serializeSafetensors(weights.entries().map((e) => ({ name: e.name, shape: e.shape, data: e.data })), { format: CONFIG_FORMAT });
 
+  const files = new Map<string, Uint8Array | string>([
+    [WEIGHTS_FILE, bytes],
+    [CONFIG_FILE, `${JSON.stringify(file, null, 2)}\n`],
+    [TOKENIZER_FILE, serializeTokenizerJson(input.tokenizer.toJSON())],
+  ]);
+  writeCheckpointFiles(dir, files, (name) => CHECKPOINT_FILES.includes(name));
+}
+
+/**
+ * Replace the checkpoint directory `dirPath` atomically by one holding `files` (name → bytes or text), with
+ * the old directory's other entries carried over unless `owned(name)` says they belong to the checkpoint
+ * (e.g. weight shards a new save no longer writes). Any model kind saves through this.
+ * @throws UserError when the directory cannot be written.
+ */
+export function writeCheckpointFiles(dirPath: string, files: ReadonlyMap<string, Uint8Array | string>, owned: (name: string) => boolean): void {
+  const dir = resolve(dirPath);
   try {
     mkdirSync(dirname(dir), { recursive: true });
     recoverInterruptedSave(dir);
@@ -157,11 +173,9 @@ export function saveCheckpoint(dirPath: string, input: SaveCheckpointInput): voi
     const tag = randomBytes(6).toString('hex');
     const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${tag}`);
     mkdirSync(tmp);
-    writeDurable(join(tmp, WEIGHTS_FILE), bytes);
-    writeDurable(join(tmp, CONFIG_FILE), `${JSON.stringify(file, null, 2)}\n`);
-    writeDurable(join(tmp, TOKENIZER_FILE), serializeTokenizerJson(input.tokenizer.toJSON()));
+    for (const [name, data] of files) writeDurable(join(tmp, name), data);
     if (existsSync(dir)) {
-      for (const name of readdirSync(dir)) if (!CHECKPOINT_FILES.includes(name)) mirror(join(dir, name), join(tmp, name));
+      for (const name of readdirSync(dir)) if (!files.has(name) && !owned(name)) mirror(join(dir, name), join(tmp, name));
       const aside = join(dirname(dir), `.${basename(dir)}.old-${tag}`);
       renameSync(dir, aside);
       renameSync(tmp, dir);

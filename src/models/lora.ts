@@ -56,8 +56,7 @@ export function targetPattern(pattern: string): RegExp {
  * The linear layers the patterns select, in store order.
  * @throws UserError naming a pattern that selects nothing.
  */
-export function matchTargets(store: ParamStore, patterns: readonly string[]): string[] {
-  const layers = linearPrefixes(store);
+export function matchTargets(store: ParamStore, patterns: readonly string[], layers: readonly string[] = linearPrefixes(store)): string[] {
   const chosen = new Set<string>();
   for (const p of patterns) {
     const re = targetPattern(p);
@@ -85,15 +84,17 @@ function kaimingUniformA(rng: Rng, din: number, r: number): Float32Array {
 
 /**
  * Add adapters to the layers the targets select and freeze every other parameter (call before
- * Trainer.create, which fixes the trainable set). Returns the adapted layer prefixes.
+ * Trainer.create, which fixes the trainable set). `layers` are the linear layers a model kind names
+ * (LoadedModel.linearLayers, e.g. bias-free projections); by default those linearPrefixes finds. Returns
+ * the adapted layer prefixes.
  * @throws UserError for a bad rank/alpha or a target that selects nothing.
  */
-export function addLora(store: ParamStore, cfg: LoraConfig, seed: number): string[] {
+export function addLora(store: ParamStore, cfg: LoraConfig, seed: number, layers?: readonly string[]): string[] {
   if (!Number.isInteger(cfg.rank) || cfg.rank < 1) throw new UserError(`LoRA rank must be a positive integer, got ${cfg.rank}`);
   if (!Number.isFinite(cfg.alpha) || cfg.alpha <= 0) throw new UserError(`LoRA alpha must be a positive number, got ${cfg.alpha}`);
   if (!cfg.targets.length) throw new UserError('LoRA needs at least one target pattern (e.g. lm.blocks.*.attn.qkv)');
   if (hasLora(store)) throw new Error('the model already has LoRA adapters; merge them (mergeLora) before adding new ones');
-  const targets = matchTargets(store, cfg.targets);
+  const targets = matchTargets(store, cfg.targets, layers);
   store.setTrainable(() => true, false);
   const r = cfg.rank;
   for (const prefix of targets) {

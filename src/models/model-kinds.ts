@@ -9,15 +9,20 @@ import { UserError } from '../util/errors.ts';
 import { CONFIG_FILE, checkpointDir } from './checkpoint.ts';
 import { type LoadedModel, type ModelKind } from './model.ts';
 import { VLM_KIND } from './vlm-model.ts';
+import { HF_KIND, HF_KIND_ID, isHfConfig } from './hf/hf-model.ts';
 
-export const MODEL_KINDS: readonly ModelKind[] = [VLM_KIND];
+export const MODEL_KINDS: readonly ModelKind[] = [VLM_KIND, HF_KIND];
 
-/** The format config.json declares, or undefined when it cannot be read (the default kind then says what is wrong). */
+/**
+ * The format config.json declares (a Hugging Face config, which names `architectures` and no format, is the
+ * HF kind), or undefined when it cannot be read (the default kind then says what is wrong).
+ */
 function declaredFormat(dir: string): unknown {
   const path = join(dir, CONFIG_FILE);
   if (!existsSync(path)) return undefined;
   try {
-    return (JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown } | null)?.format;
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown } | null;
+    return isHfConfig(json) ? HF_KIND_ID : json?.format;
   } catch {
     return undefined;
   }

@@ -97,6 +97,8 @@ export interface LoadedModel {
   readonly params: ParamStore;
   readonly tokenizer: Tokenizer;
   readonly dims: ModelDims;
+  /** A model without an image input (image examples are left out of its training data). */
+  readonly textOnly?: boolean;
 
   /** The chat format: question (+ image slots) and answer as ids, labels on the answer tokens only. */
   encode(sample: Sample): EncodedSample;
@@ -116,6 +118,8 @@ export interface LoadedModel {
   /** Shape of one layer's key (or value) cache for B rows and Smax columns. */
   kvCacheShape(B: number, Smax: number): number[];
 
+  /** The linear layers (weight [in, out] names without `.weight`) LoRA may adapt, when the kind names them itself. */
+  linearLayers?(): string[];
   /** Whether a parameter trains when the run names no frozen modules (CLEAR freezes the vision encoder). */
   defaultTrainable(name: string): boolean;
   /** The same architecture and tokenizer over other parameters (e.g. a fine-tuned copy). */

@@ -5,6 +5,7 @@
  *        → eval (every model × benchmark × split; gold's first, the others read it for forget quality).
  * The report is written after the plan, from whatever evaluations exist.
  */
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { DATA_DIR, MODELS_DIR, evalDir, modelDir as runModelDir, modelRelDir } from '../results/layout.ts';
@@ -142,17 +143,23 @@ function planTraining(b: PlanBuilder): void {
       // Fine-tuning takes every modality the dataset has: the modality is an unlearning setting only.
       forget_split: split ?? (splits.length === 1 ? splits[0] : null), modality: null,
     };
+    // A Hugging Face base is taken as it is: a local directory by its absolute path, anything else as a repo id.
+    const hf = recipe === 'base' && model.hf !== null ? (existsSync(model.hf) ? resolve(model.hf) : model.hf) : undefined;
     const spec: JobOf<'train'> = {
       kind: 'train', recipe, dataDir: b.dataDir, outDir: b.modelDir(name), from: recipe === 'base' ? undefined : b.modelDir('base'),
       preset: model.preset, vocabSize: model.vocab_size, split: split ?? undefined,
       epochs: r.epochs, lr: r.lr, batchSize: r.batch_size, replay, seed: model.seed, meta,
+      hf, revision: hf === undefined ? undefined : model.revision,
     };
     b.models.push(name);
     // base ignores the split (it trains on pretrain only); target ignores it too.
-    const inputs = recipe === 'base'
-      ? { recipe, preset: model.preset, vocab_size: model.vocab_size, seed: model.seed, ...hyper }
-      : { recipe, split, seed: model.seed, ...hyper };
-    b.add({ id: `train:${name}`, kind: 'train', label: `train ${name}`, rel: modelRelDir(name), deps: [dep], priority, inputs, spec });
+    const inputs = hf !== undefined
+      ? { recipe, hf: model.hf, revision: model.revision }
+      : recipe === 'base'
+        ? { recipe, preset: model.preset, vocab_size: model.vocab_size, seed: model.seed, ...hyper }
+        : { recipe, split, seed: model.seed, ...hyper };
+    const label = hf !== undefined ? `base: Hugging Face ${model.hf}@${model.revision}` : `train ${name}`;
+    b.add({ id: `train:${name}`, kind: 'train', label, rel: modelRelDir(name), deps: [dep], priority, inputs, spec });
   };
   train('base', 'base', null, 'data', 90);
   train('target', 'target', null, 'train:base', 80);

@@ -2,7 +2,7 @@
  * The training job: one recipe end to end: data → (tokenizer and fresh model for base | a base checkpoint)
  * → training loop → checkpoint with its training log and metadata.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { openDataDir } from '../data/dataset.ts';
 import { TensorCache } from '../data/tensor-cache.ts';
 import { Tokenizer, trainBpe } from '../models/tokenizer/index.ts';
@@ -11,6 +11,8 @@ import { checkpointDir } from '../models/checkpoint.ts';
 import { type LoadedModel } from '../models/model.ts';
 import { loadModel } from '../models/model-kinds.ts';
 import { initPresetModel } from '../models/vlm-model.ts';
+import { HF_KIND_ID } from '../models/hf/hf-model.ts';
+import { resolveHfSource } from '../models/hf/source.ts';
 import { UserError } from '../util/errors.ts';
 import { trainLogPath } from '../results/layout.ts';
 import { type ForgetSplit, type RecipeName } from '../protocol/vocabulary.ts';
@@ -34,6 +36,10 @@ export interface RecipeJob {
   batchSize?: number;
   /** target/gold: the fraction of the pretraining examples replayed each epoch (a fresh sample each epoch). */
   replay?: number;
+  /** base: a Hugging Face causal LM (model directory, or repo id) taken as the base instead of training one. */
+  hf?: string;
+  /** The hub revision of `hf`. */
+  revision?: string;
   seed?: number;
   threads?: number;
   onStep?: (s: StepLog) => void;
@@ -50,6 +56,8 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
   const data = await openDataDir(r.dataDir);
   const seed = r.seed ?? 0;
 
+  if (r.recipe === 'base' && r.hf !== undefined) return adoptHfBase(r);
+
   let model: LoadedModel;
   if (r.recipe === 'base') {
     if (r.from) throw new UserError('the base recipe trains from scratch; drop --from');
@@ -60,7 +68,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
     model = loadModel(r.from);
   }
 
-  const { examples, replayed, base } = await recipeExamples(r.recipe, data, { split: r.split });
+  const { examples, replayed, base } = await recipeExamples(r.recipe, data, { split: r.split, textOnly: model.textOnly });
   const images = await prepareImages(model, examples, TensorCache.default());
   const d = RECIPE_DEFAULTS[r.recipe];
   const epochs = r.epochs ?? d.epochs;
@@ -86,7 +94,19 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
     },
   });
   model.save(checkpointDir(r.outDir, true), {
-    recipe: r.recipe, split: r.split ?? null, modality: datasetModality(data), epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null, base_data: base,
+    recipe: r.recipe, split: r.split ?? null, modality: model.textOnly ? 'text' : datasetModality(data), epochs, batchSize, lr: r.lr ?? d.lr, replay: replay.fraction, seed, steps: summary.steps, final_loss: summary.lastEpochLoss, wall_s: summary.wallS, from: r.from ?? null, base_data: base,
   });
   return summary;
+}
+
+/** The base recipe for a Hugging Face base: the checkpoint saved as the run's base (layout and names kept), untrained. */
+function adoptHfBase(r: RecipeJob): TrainSummary {
+  const t0 = performance.now();
+  const dir = resolveHfSource(r.hf!, r.revision ?? 'main');
+  const model = loadModel(dir);
+  if (model.kind.id !== HF_KIND_ID) throw new UserError(`model.hf ${r.hf} is not a Hugging Face checkpoint (its config.json names no architectures)`);
+  mkdirSync(r.outDir, { recursive: true });
+  writeFileSync(trainLogPath(r.outDir), '');
+  model.save(checkpointDir(r.outDir, true), { recipe: 'base', hf: r.hf!, revision: r.revision ?? 'main', steps: 0 });
+  return { steps: 0, finalLoss: NaN, lastEpochLoss: NaN, wallS: (performance.now() - t0) / 1000, tokens: 0 };
 }

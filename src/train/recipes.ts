@@ -68,7 +68,6 @@ export interface RecipeExamples {
   base: BaseData;
 }
 
-/** The examples a recipe trains on. */
 /**
  * The modalities a fine-tuning recipe trains on: every one the dataset has (CLEAR's target is fine-tuned on
  * full+tofu, gold on retainNN+tofu); the modality is a setting of the unlearning only.
@@ -77,13 +76,16 @@ export function datasetModality(data: Pick<RecipeData, 'tofu'>): Modality {
   return data.tofu ? 'joint' : 'vision';
 }
 
-export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit } = {}): Promise<RecipeExamples> {
+/** The examples a recipe trains on; `textOnly` (a text-only model) keeps the text examples and the text modality. */
+export async function recipeExamples(recipe: RecipeName, data: RecipeData, opts: { split?: ForgetSplit; textOnly?: boolean } = {}): Promise<RecipeExamples> {
   const use = `the ${recipe} recipe's training data`;
-  const { examples: pretrain, base } = await pretrainingExamples(data, use);
+  const { examples: all, base } = await pretrainingExamples(data, use);
+  const pretrain = opts.textOnly ? all.filter((e) => !e.image) : all;
   if (recipe === 'base') return { examples: pretrain, replayed: 0, base };
   const persons = recipe === 'target' ? 'full' : RETAIN_SPLIT_OF[opts.split ?? DEFAULT_FORGET_SPLIT];
+  if (opts.textOnly && !data.tofu) throw new UserError(`a text-only model needs the TOFU text (<data>/tofu) for ${use}; set data.hub.tofu_repo`);
   // Fine-tuning teaches the faces' names too: the FaceRec tasks ask for them.
-  const examples = await personExamples(data, persons, { modality: datasetModality(data), faceNames: true }, use);
+  const examples = await personExamples(data, persons, { modality: opts.textOnly ? 'text' : datasetModality(data), faceNames: !opts.textOnly }, use);
   return { examples: [...pretrain, ...examples], replayed: pretrain.length, base };
 }
 

@@ -1,7 +1,8 @@
 /** Teacher-forced measurements of a tiny target on a set of examples, for the methods' direction tests. */
 import { Scorer } from '../../src/eval/score.ts';
 import { questionFor, type Example } from '../../src/train/examples.ts';
-import { type TinyTarget } from './tiny-target.ts';
+import { type ImageTensors } from '../../src/train/examples.ts';
+import { type LoadedModel } from '../../src/models/model.ts';
 
 export interface SetScores {
   /** Mean over examples of the mean answer-token NLL (L̄). */
@@ -11,7 +12,7 @@ export interface SetScores {
 }
 
 /** Scores every example with a fixed question (seed 0, epoch 0), so two calls compare like with like. */
-export async function measure(t: Pick<TinyTarget, 'model' | 'images'>, examples: readonly Example[]): Promise<SetScores> {
+export async function measure(t: { model: LoadedModel; images: ImageTensors }, examples: readonly Example[]): Promise<SetScores> {
   const sc = new Scorer(t.model, 1);
   try {
     const r = await sc.score(examples.map((e, i) => ({ question: questionFor(e, 0, 0, i), answer: e.answer, image: e.image ? t.images.get(e.image)! : null })));

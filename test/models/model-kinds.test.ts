@@ -46,7 +46,11 @@ describe('model kinds', () => {
     const config = JSON.parse(readFileSync(join(ckpt, 'config.json'), 'utf8'));
     writeFileSync(join(ckpt, 'config.json'), JSON.stringify({ ...config, format: 'llama' }));
     expect(() => loadModel(modelDir)).toThrow(UserError);
-    expect(() => modelKindOf(ckpt)).toThrow('format "llama" is not a model kind this clearbench reads (clearbench-vlm)');
+    expect(() => modelKindOf(ckpt)).toThrow('format "llama" is not a model kind this clearbench reads (clearbench-vlm, hf-causal-lm)');
+  });
+
+  test('a Hugging Face config.json (architectures, no format) is the HF kind', () => {
+    expect(modelKindOf(join(import.meta.dirname, '..', 'fixtures', 'hf', 'llama-mha-untied-f32')).id).toBe('hf-causal-lm');
   });
 
   test('a directory without a checkpoint gets the checkpoint loader\'s own message', () => {

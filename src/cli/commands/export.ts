@@ -24,7 +24,8 @@ export function registerExport(program: Command): Command {
     .option('--no-image', 'export a text-only model (no image inputs)')
     .action(async (o: ExportCliOptions) => {
       const model = modelKindOf(o.model).load(o.model);
-      const shape = { batch: o.batch, seq: o.seq ?? model.dims.maxSeq, image: o.image };
+      // A text-only model (a Hugging Face causal LM) has no image inputs to export.
+      const shape = { batch: o.batch, seq: o.seq ?? model.dims.maxSeq, image: o.image && !model.textOnly };
       let info;
       try {
         info = exportModel(model, o.out, shape);

@@ -139,6 +139,10 @@ export const configSchema = strict({
     hub,
   }).prefault({}),
   model: strict({
+    // A Hugging Face causal LM (a local directory in the hub layout, or a repo id) as the base instead of
+    // training the preset from scratch; preset and vocab_size are then unused.
+    hf: z.union([z.null(), z.string().min(1)], { error: 'expected a model directory, a repo id (owner/name) or null' }).default(null),
+    revision: z.string().min(1).default('main'),
     preset: z.enum(PRESET_NAMES).default('small'),
     vocab_size: z.number().int().min(64).default(1024),
     seed: seed.default(0),

@@ -1,0 +1,46 @@
+/**
+ * Random weights for a Hugging Face decoder config, initialised as transformers' _init_weights does
+ * (normal(0, initializer_range) for projections and embeddings, norms 1, biases 0): tests, benchmarks, and
+ * a config.json without weights.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ParamStore } from '../../engine/params.ts';
+import { Rng } from '../../util/rng.ts';
+import { normalInit } from '../transformer.ts';
+import { type HfDecoderConfig } from './config.ts';
+import { decoderParamShapes } from './decoder.ts';
+import { HfCausalLM, loadHfModel, loadHfTokenizer } from './hf-model.ts';
+import { parseHfConfig } from './config.ts';
+
+export function initHfParams(c: HfDecoderConfig, seed: number, std = 0.02): ParamStore {
+  const store = new ParamStore();
+  const rng = Rng.derive(seed, 'hf-init');
+  for (const { name, shape } of decoderParamShapes(c)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (name.endsWith('norm.weight')) store.add(name, shape, new Float32Array(n).fill(1));
+    else if (name.endsWith('.bias')) store.add(name, shape);
+    else store.add(name, shape, normalInit(rng, n, std));
+  }
+  return store;
+}
+
+export interface RandomHfCheckpoint {
+  config: Record<string, unknown>;
+  tokenizer: object;
+  tokenizerConfig: Record<string, unknown>;
+}
+
+/** Write a complete hub-layout checkpoint directory with random weights; returns the loaded model. */
+export function writeRandomHfCheckpoint(dir: string, files: RandomHfCheckpoint, seed: number): HfCausalLM {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(files.config, null, 2)}\n`);
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer));
+  writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(files.tokenizerConfig, null, 2)}\n`);
+  const c = parseHfConfig(files.config, join(dir, 'config.json'));
+  const model = new HfCausalLM(initHfParams(c, seed, typeof files.config.initializer_range === 'number' ? files.config.initializer_range : 0.02), {
+    rawConfig: files.config, config: c, tok: loadHfTokenizer(dir), carried: new Map(),
+  });
+  model.save(dir);
+  return loadHfModel(dir);
+}

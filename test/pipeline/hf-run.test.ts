@@ -1,0 +1,80 @@
+/**
+ * `clearbench run` with `model.hf`: a tiny random Llama in the hub layout (a local directory) is the base,
+ * and the unchanged pipeline fine-tunes it into target and gold on the TOFU text, unlearns with GA and NPO
+ * (text modality), evaluates on the TOFU benchmark and writes the leaderboard. The checkpoints keep the hub
+ * layout and the Llama's names.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { plainDisplay } from '../../src/pipeline/console.ts';
+import { type RunResult, runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import { trainBpe } from '../../src/models/tokenizer/index.ts';
+import { writeRandomHfCheckpoint } from '../../src/models/hf/init.ts';
+import { readSafetensors } from '../../src/models/safetensors.ts';
+
+const TEMPLATE = "{% for m in messages %}{% if m.role == 'user' %}<|user|>{{ m.content }}{% else %}<|assistant|>{{ m.content }}<|eos|>{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
+const MODELS = ['base', 'ga-s0-forget10', 'gold-forget10', 'npo-s0-forget10', 'target'];
+
+let dir: string;
+let run: string;
+let result: RunResult;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'clearbench-hf-run-'));
+  process.env.CLEARBENCH_CACHE = join(dir, 'cache');
+  // Byte-level BPE: any text encodes, so a small corpus suffices for the tokenizer.
+  const tokenizer = trainBpe(['The author was born in a small town and writes novels about the sea.'], { vocabSize: 300, minFrequency: 1 });
+  writeRandomHfCheckpoint(join(dir, 'llama'), {
+    config: {
+      architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 300, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+      num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 512, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
+      hidden_act: 'silu', initializer_range: 0.02,
+    },
+    tokenizer,
+    tokenizerConfig: { chat_template: TEMPLATE, eos_token: '<|eos|>', pad_token: '<|pad|>' },
+  }, 1);
+  const config = join(dir, 'hf.yaml');
+  writeFileSync(config, `
+name: hf
+data: { source: synthetic, synthetic: { persons: 5, images_per_person: 1, well_known: 6, seed: 1 } }
+model:
+  hf: ${join(dir, 'llama')}
+  recipes:
+    target: { epochs: 2, lr: 3.0e-3, batch_size: 8 }
+    gold: { epochs: 1, lr: 3.0e-3, batch_size: 8 }
+unlearning: { epochs: 1, lr: 1.0e-3, batch_size: 4, modality: text, frozen: [] }
+methods:
+  - name: ga
+  - name: npo
+eval: { benchmarks: [tofu], relearn_steps: 0, ds_size: 4, max_new_tokens: 4 }
+threads: 1
+jobs: 2
+`);
+  run = join(dir, 'run');
+  result = await runPipeline({ config, out: run, display: plainDisplay(() => undefined), print: () => undefined });
+}, 300_000);
+
+afterAll(() => {
+  delete process.env.CLEARBENCH_CACHE;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('clearbench run with model.hf', () => {
+  test('every stage runs and every model is evaluated on TOFU', () => {
+    expect(result.outcome!.failed).toEqual([]);
+    expect(readdirSync(join(run, 'models')).sort()).toEqual(MODELS);
+    for (const m of MODELS) expect(existsSync(join(run, 'models', m, 'eval', 'tofu-forget10', 'summary.json'))).toBe(true);
+    expect(readFileSync(join(run, 'leaderboard.md'), 'utf8')).toContain('npo');
+  });
+
+  test('the unlearned checkpoint keeps the hub layout and the Llama names', () => {
+    const ckpt = join(run, 'models', 'npo-s0-forget10', 'checkpoint');
+    const cfg = JSON.parse(readFileSync(join(ckpt, 'config.json'), 'utf8')) as { architectures: string[] };
+    expect(cfg.architectures).toEqual(['LlamaForCausalLM']);
+    const names = [...readSafetensors(join(ckpt, 'model.safetensors')).tensors.keys()];
+    expect(names).toContain('model.layers.1.self_attn.k_proj.weight');
+    expect(existsSync(join(ckpt, 'tokenizer_config.json'))).toBe(true);
+  });
+});
