@@ -18,6 +18,15 @@ import { IGNORE_LABEL } from '../protocol/vocabulary.ts';
 import { lmLossBuilder } from '../train/loop.ts';
 import { type Feeds } from '../engine/session.ts';
 import { type LossBuilder } from '../engine/step.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type HfDecoderConfig, parseHfConfig } from '../models/hf/config.ts';
+import { type DecoderInputs, decoderForward, decoderLinearPrefixes, maxSeqOf } from '../models/hf/decoder.ts';
+import { initHfParams } from '../models/hf/init.ts';
+import { paramsFromHub } from '../models/hf/hf-model.ts';
+import { INDEX_FILE, SINGLE_FILE } from '../models/hf/weights.ts';
+import { addLora, linearPrefixes } from '../models/lora.ts';
+import { UserError } from '../util/errors.ts';
 
 export interface TrainBenchOptions {
   steps?: number;
@@ -28,20 +37,30 @@ export interface TrainBenchOptions {
   seed?: number;
   /** 'lm' (the standard causal LM, default) or a VLM preset. */
   model?: 'lm' | PresetName;
+  /** A Hugging Face model directory (config.json; its weights when present, else random ones) instead of `model`. */
+  modelDir?: string;
+  /** LoRA rank on every linear layer of the decoder (the rest frozen); full fine-tuning when absent. */
+  lora?: number;
   /** Write an onnxruntime trace with this prefix and report kernel time per op type. */
   profilePrefix?: string;
 }
 
 export interface TrainBenchResult {
-  /** 'lm' or the VLM preset's name. */
+  /** 'lm', the VLM preset's name, or the Hugging Face architecture. */
   model_name: string;
-  model: CausalLMConfig | VLMConfig;
+  model: CausalLMConfig | VLMConfig | HfDecoderConfig;
+  /** For a model directory: whether its weights were random (config.json only). */
+  random_weights?: boolean;
+  /** The model's parameters, adapters not counted. */
+  params: number;
+  /** Parameters the optimiser updates (all, or the LoRA adapters). */
+  trainable_params: number;
+  lora_rank: number | null;
   /** Image tokens per sample, counted in the tokens (0 for the LM). */
   image_tokens: number;
   batch: number;
   seq: number;
   threads: number;
-  params: number;
   steps: number;
   step_ms: number;
   tokens_per_s: number;
@@ -70,7 +89,12 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
   const store = new ParamStore();
   const name = opts.model ?? 'lm';
   let run: MeasureJob;
-  if (name === 'lm') {
+  let random: boolean | undefined;
+  if (opts.modelDir !== undefined) {
+    const hf = hfJob(opts.modelDir, store, B, T, rng, opts.seed ?? 0);
+    run = hf.job;
+    random = hf.random;
+  } else if (name === 'lm') {
     const cfg = { ...STANDARD_LM, maxSeq: T };
     initCausalLM(store, cfg, opts.seed ?? 0);
     // Data: a fixed random token stream the model can partly learn (next = f(current)).
@@ -108,6 +132,11 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
     const batch = model.batch(samples, { padSide: 'right', padTo: T });
     run = { cfg, imageTokens: n, key: shapeKey(batch.shape), build: lmLossBuilder(model, batch), feeds: { ...batch.feeds, targets: batch.targets } };
   }
+  const params = store.count();
+  if (opts.lora !== undefined) {
+    const layers = run.linearLayers ?? linearPrefixes(store);
+    addLora(store, { rank: opts.lora, alpha: 2 * opts.lora, targets: ['**'] }, opts.seed ?? 0, layers);
+  }
   const threads = opts.threads ?? 2;
   const trainer = await Trainer.create(store, { optimizer: { type: 'adamw', lr: 1e-3 }, threads, profilePrefix: opts.profilePrefix });
   const m = await measure(trainer, run, opts.warmup ?? 5, steps, onStep);
@@ -118,7 +147,8 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
     profile = Object.fromEntries(Object.entries(p.byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / 1000 / p.runs]));
   }
   return {
-    model_name: name, model: run.cfg, image_tokens: run.imageTokens, batch: B, seq: T, threads, params: store.count(), steps,
+    model_name: run.name ?? name, model: run.cfg, ...(random !== undefined ? { random_weights: random } : {}), image_tokens: run.imageTokens, batch: B, seq: T, threads,
+    params, trainable_params: trainableCount(store), lora_rank: opts.lora ?? null, steps,
     step_ms: m.stepMs, tokens_per_s: (B * T) / (m.stepMs / 1000), optimizer_ms: m.optMs, optimizer_share: m.optMs / m.stepMs,
     first_loss: m.first, last_loss: m.last, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     ...(profile ? { profile_ms_by_op: profile } : {}),
@@ -126,7 +156,11 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
 }
 
 interface MeasureJob {
-  cfg: CausalLMConfig | VLMConfig;
+  cfg: CausalLMConfig | VLMConfig | HfDecoderConfig;
+  /** The model's name when it is not `opts.model`. */
+  name?: string;
+  /** The layers LoRA adapts when the model names them. */
+  linearLayers?: string[];
   imageTokens: number;
   key: string;
   build: LossBuilder;
@@ -151,4 +185,40 @@ async function measure(trainer: Trainer, job: MeasureJob, warmup: number, steps:
     onStep?.(i + 1, warmup + steps);
   }
   return { stepMs: median(stepMs), optMs: median(optMs), first, last };
+}
+
+/** Parameters the optimiser updates. */
+function trainableCount(store: ParamStore): number {
+  let n = 0;
+  for (const e of store.entries()) if (e.trainable) n += e.data.length;
+  return n;
+}
+
+/**
+ * A Hugging Face decoder's training step on B×T random tokens: its weights when the directory has them,
+ * random ones (transformers' init) when it holds only config.json; no tokenizer is read.
+ */
+function hfJob(dir: string, store: ParamStore, B: number, T: number, rng: Rng, seed: number): { job: MeasureJob; random: boolean } {
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new UserError(`${dir} has no config.json; --model takes lm, a VLM preset or a Hugging Face model directory`);
+  const raw = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+  const c = parseHfConfig(raw, configPath);
+  if (T > maxSeqOf(c)) throw new UserError(`--seq ${T} is longer than ${c.architecture}'s ${maxSeqOf(c)} positions`);
+  const random = !existsSync(join(dir, SINGLE_FILE)) && !existsSync(join(dir, INDEX_FILE));
+  const params = random ? initHfParams(c, seed, typeof raw.initializer_range === 'number' ? raw.initializer_range : 0.02) : paramsFromHub(dir, c);
+  for (const e of params.entries()) store.add(e.name, e.shape, e.data, e.trainable);
+  const ids = new BigInt64Array(B * T);
+  const targets = new BigInt64Array(B * T);
+  const positions = new BigInt64Array(B * T);
+  for (let i = 0; i < B * T; i++) {
+    ids[i] = BigInt(rng.int(c.vocabSize));
+    targets[i] = BigInt(rng.int(c.vocabSize));
+    positions[i] = BigInt(i % T);
+  }
+  const build = (g: Graph) => {
+    const x: DecoderInputs = { ids: g.input('ids', [B, T], 'int64'), positions: g.input('positions', [B, T], 'int64') };
+    const t = g.input('targets', [B, T], 'int64');
+    return { loss: tokenCE(decoderForward(g, bindParams(g, store), c, x).logits, t) };
+  };
+  return { job: { cfg: c, name: c.architecture, linearLayers: decoderLinearPrefixes(c), imageTokens: 0, key: 'bench', build, feeds: { ids, positions, targets } }, random };
 }

@@ -1,5 +1,6 @@
 import { type Command } from 'commander';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { UserError } from '../../util/errors.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchTrain, type TrainBenchResult } from '../../bench/train.ts';
@@ -25,12 +26,9 @@ function progress(json: boolean | undefined): { note: (msg: string) => void; don
 }
 
 function trainText(r: TrainBenchResult): string {
-  const m = 'lm' in r.model ? r.model.lm : r.model;
-  const what = 'lm' in r.model
-    ? `${r.model_name} VLM: vision ${r.model.vision.imageSize}px/${r.model.vision.patch} d ${r.model.vision.dModel} × ${r.model.vision.layers}, decoder vocab ${m.vocabSize}, d ${m.dModel}, ${m.layers} layers; ` +
-      `${r.params.toLocaleString('en')} parameters; batch ${r.batch}×${r.seq} (${r.image_tokens} image tokens each, counted); ${r.threads} threads\n`
-    : `standard causal LM: vocab ${m.vocabSize}, d ${m.dModel}, ${m.layers} layers, ${m.heads} heads, MLP ×${m.mlpRatio}; ` +
-      `${r.params.toLocaleString('en')} parameters; batch ${r.batch}×${r.seq}; ${r.threads} threads\n`;
+  const what = trainedModelLine(r) + `; ${r.params.toLocaleString('en')} parameters` +
+    (r.lora_rank !== null ? ` (LoRA r ${r.lora_rank}: ${r.trainable_params.toLocaleString('en')} trained)` : '') +
+    `; batch ${r.batch}×${r.seq}${r.image_tokens ? ` (${r.image_tokens} image tokens each, counted)` : ''}; ${r.threads} threads\n`;
   let out =
     what +
     `median step        ${r.step_ms.toFixed(1)} ms over ${r.steps} steps\n` +
@@ -43,6 +41,18 @@ function trainText(r: TrainBenchResult): string {
     for (const [op, ms] of Object.entries(r.profile_ms_by_op).slice(0, 15)) out += `  ${op.padEnd(22)} ${ms.toFixed(2)}\n`;
   }
   return out;
+}
+
+/** What was trained, in one line's words. */
+function trainedModelLine(r: TrainBenchResult): string {
+  const m = r.model;
+  if ('lm' in m) {
+    return `${r.model_name} VLM: vision ${m.vision.imageSize}px/${m.vision.patch} d ${m.vision.dModel} × ${m.vision.layers}, decoder vocab ${m.lm.vocabSize}, d ${m.lm.dModel}, ${m.lm.layers} layers`;
+  }
+  if ('architecture' in m) {
+    return `${m.architecture}${r.random_weights ? ' (random weights)' : ''}: vocab ${m.vocabSize}, hidden ${m.hidden}, ${m.layers} layers, ${m.heads} heads (${m.kvHeads} KV), MLP ${m.intermediate}${m.tied ? ', tied head' : ''}`;
+  }
+  return `standard causal LM: vocab ${m.vocabSize}, d ${m.dModel}, ${m.layers} layers, ${m.heads} heads, MLP ×${m.mlpRatio}`;
 }
 
 function generateText(r: Awaited<ReturnType<typeof benchGenerate>>): string {
@@ -83,17 +93,29 @@ export function registerBench(program: Command): Command {
   const bench = program.command('bench').description('performance and model-quality figures (benchmarks, not tests)');
   bench
     .command('train')
-    .description('training throughput of the standard causal LM (vocab 1000, d 128, 4 layers, 4 heads, MLP ×4, batch 16×64, AdamW)')
+    .description('training throughput of the standard causal LM (vocab 1000, d 128, 4 layers, 4 heads, MLP ×4, batch 16×64, AdamW), a VLM preset, or a Hugging Face model directory')
     .option('--steps <n>', 'measured steps after warm-up', positiveInt, 30)
     .option('--warmup <n>', 'warm-up steps', positiveInt, 5)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt, 2)
-    .option('--model <name>', 'lm (the standard causal LM) or a VLM preset (small, tiny) on a 16×64 image batch', choice(['lm', ...PRESET_NAMES] as const, '--model'), 'lm')
+    .option('--model <name|dir>', 'lm (the standard causal LM), a VLM preset (small, tiny) on an image batch, or a Hugging Face model directory (config.json; random weights when it has no weights)', 'lm')
+    .option('--batch <n>', 'rows per step (default 16; 4 for a model directory)', positiveInt)
+    .option('--seq <n>', 'tokens per row (default 64; 128 for a model directory)', positiveInt)
+    .option('--lora <rank>', 'train LoRA adapters of this rank on every linear layer (alpha 2 × rank), the rest frozen', positiveInt)
     .option('--json', 'print the result as JSON')
     .option('--profile', 'also report onnxruntime kernel time per op type')
-    .action(async (o: { steps: number; warmup: number; threads: number; model: 'lm' | PresetName; json?: boolean; profile?: boolean }) => {
+    .action(async (o: { steps: number; warmup: number; threads: number; model: string; batch?: number; seq?: number; lora?: number; json?: boolean; profile?: boolean }) => {
+      const named = o.model === 'lm' || (PRESET_NAMES as readonly string[]).includes(o.model);
+      if (!named && !existsSync(o.model)) throw new UserError(`--model ${o.model}: not lm, a VLM preset (${PRESET_NAMES.join(', ')}) or a model directory`);
       const dir = o.profile ? mkdtempSync(join(tmpdir(), 'clearbench-prof-')) : null;
       const p = progress(o.json);
-      const r = await benchTrain({ ...o, profilePrefix: dir ? join(dir, 'train') : undefined }, (i, n) => p.note(`step ${i}/${n}`));
+      const r = await benchTrain({
+        ...o,
+        model: named ? (o.model as 'lm' | PresetName) : undefined,
+        modelDir: named ? undefined : o.model,
+        batch: o.batch ?? (named ? undefined : 4),
+        seq: o.seq ?? (named ? undefined : 128),
+        profilePrefix: dir ? join(dir, 'train') : undefined,
+      }, (i, n) => p.note(`step ${i}/${n}`));
       p.done();
       report(o.json, r, trainText);
     });

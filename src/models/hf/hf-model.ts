@@ -87,7 +87,8 @@ export function loadHfTokenizer(dir: string): HfTokenizerParts {
 }
 
 /** Hub tensors → our store: projections transposed to [in, out], every name and shape checked. */
-function paramsFromHub(dir: string, c: HfDecoderConfig): ParamStore {
+/** The checkpoint's weights under the graph's names (projections transposed to [in, out]). */
+export function paramsFromHub(dir: string, c: HfDecoderConfig): ParamStore {
   const hub = readHubWeights(dir);
   const store = new ParamStore();
   for (const { name, shape } of decoderParamShapes(c)) {
