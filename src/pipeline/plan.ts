@@ -150,6 +150,7 @@ function planTraining(b: PlanBuilder): void {
       preset: model.preset, vocabSize: model.vocab_size, split: split ?? undefined,
       epochs: r.epochs, lr: r.lr, batchSize: r.batch_size, replay, seed: model.seed, meta,
       hf, revision: hf === undefined ? undefined : model.revision,
+      hub: hf === undefined ? undefined : { cacheDir: b.config.data.hub.cache_dir, hubUrl: b.config.data.hub.hub_url },
     };
     b.models.push(name);
     // base ignores the split (it trains on pretrain only); target ignores it too.

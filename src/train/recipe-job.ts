@@ -40,6 +40,8 @@ export interface RecipeJob {
   hf?: string;
   /** The hub revision of `hf`. */
   revision?: string;
+  /** Where a repo id `hf` is fetched from and cached (the run's data.hub settings; null: $CLEARBENCH_CACHE / $HF_ENDPOINT or their defaults). */
+  hub?: { cacheDir: string | null; hubUrl: string | null };
   seed?: number;
   threads?: number;
   onStep?: (s: StepLog) => void;
@@ -56,7 +58,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
   const data = await openDataDir(r.dataDir);
   const seed = r.seed ?? 0;
 
-  if (r.recipe === 'base' && r.hf !== undefined) return adoptHfBase(r);
+  if (r.recipe === 'base' && r.hf !== undefined) return await adoptHfBase(r);
 
   let model: LoadedModel;
   if (r.recipe === 'base') {
@@ -100,13 +102,13 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
 }
 
 /** The base recipe for a Hugging Face base: the checkpoint saved as the run's base (layout and names kept), untrained. */
-function adoptHfBase(r: RecipeJob): TrainSummary {
+async function adoptHfBase(r: RecipeJob): Promise<TrainSummary> {
   const t0 = performance.now();
-  const dir = resolveHfSource(r.hf!, r.revision ?? 'main');
+  const { dir, commit } = await resolveHfSource(r.hf!, r.revision ?? 'main', { cacheDir: r.hub?.cacheDir ?? undefined, hubUrl: r.hub?.hubUrl ?? undefined });
   const model = loadModel(dir);
   if (model.kind.id !== HF_KIND_ID) throw new UserError(`model.hf ${r.hf} is not a Hugging Face checkpoint (its config.json names no architectures)`);
   mkdirSync(r.outDir, { recursive: true });
   writeFileSync(trainLogPath(r.outDir), '');
-  model.save(checkpointDir(r.outDir, true), { recipe: 'base', hf: r.hf!, revision: r.revision ?? 'main', steps: 0 });
+  model.save(checkpointDir(r.outDir, true), { recipe: 'base', hf: r.hf!, revision: r.revision ?? 'main', commit, steps: 0 });
   return { steps: 0, finalLoss: NaN, lastEpochLoss: NaN, wallS: (performance.now() - t0) / 1000, tokens: 0 };
 }

@@ -1,5 +1,6 @@
 /**
- * `clearbench run` with `model.hf`: a tiny random Llama in the hub layout (a local directory) is the base,
+ * `clearbench run` with `model.hf`: a tiny random Llama in the hub layout, served as a model repo by the
+ * loopback hub and named by its repo id (so the run downloads it through the hub client), is the base,
  * and the unchanged pipeline fine-tunes it into target and gold on the TOFU text, unlearns with GA and NPO
  * (text modality), evaluates on the TOFU benchmark and writes the leaderboard. The checkpoints keep the hub
  * layout and the Llama's names.
@@ -13,6 +14,7 @@ import { type RunResult, runPipeline } from '../../src/pipeline/run-pipeline.ts'
 import { trainBpe } from '../../src/models/tokenizer/index.ts';
 import { writeRandomHfCheckpoint } from '../../src/models/hf/init.ts';
 import { readSafetensors } from '../../src/models/safetensors.ts';
+import { type HubServer, startHubServer } from '../../src/data/hub/server.ts';
 
 const TEMPLATE = "{% for m in messages %}{% if m.role == 'user' %}<|user|>{{ m.content }}{% else %}<|assistant|>{{ m.content }}<|eos|>{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
 const MODELS = ['base', 'ga-s0-forget10', 'gold-forget10', 'npo-s0-forget10', 'target'];
@@ -20,6 +22,7 @@ const MODELS = ['base', 'ga-s0-forget10', 'gold-forget10', 'npo-s0-forget10', 't
 let dir: string;
 let run: string;
 let result: RunResult;
+let hub: HubServer;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'clearbench-hf-run-'));
@@ -35,12 +38,13 @@ beforeAll(async () => {
     tokenizer,
     tokenizerConfig: { chat_template: TEMPLATE, eos_token: '<|eos|>', pad_token: '<|pad|>' },
   }, 1);
+  hub = await startHubServer({ models: { 'tiny/llama-hf': join(dir, 'llama') } });
   const config = join(dir, 'hf.yaml');
   writeFileSync(config, `
 name: hf
-data: { source: synthetic, synthetic: { persons: 5, images_per_person: 1, well_known: 6, seed: 1 } }
+data: { source: synthetic, synthetic: { persons: 5, images_per_person: 1, well_known: 6, seed: 1 }, hub: { hub_url: '${hub.url}' } }
 model:
-  hf: ${join(dir, 'llama')}
+  hf: tiny/llama-hf
   recipes:
     target: { epochs: 2, lr: 3.0e-3, batch_size: 8 }
     gold: { epochs: 1, lr: 3.0e-3, batch_size: 8 }
@@ -56,7 +60,8 @@ jobs: 2
   result = await runPipeline({ config, out: run, display: plainDisplay(() => undefined), print: () => undefined });
 }, 300_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await hub.close();
   delete process.env.CLEARBENCH_CACHE;
   rmSync(dir, { recursive: true, force: true });
 });
@@ -67,6 +72,14 @@ describe('clearbench run with model.hf', () => {
     expect(readdirSync(join(run, 'models')).sort()).toEqual(MODELS);
     for (const m of MODELS) expect(existsSync(join(run, 'models', m, 'eval', 'tofu-forget10', 'summary.json'))).toBe(true);
     expect(readFileSync(join(run, 'leaderboard.md'), 'utf8')).toContain('npo');
+  });
+
+  test('the base is the served repo at its commit, fetched into the cache', () => {
+    const cfg = JSON.parse(readFileSync(join(run, 'models', 'base', 'checkpoint', 'config.json'), 'utf8')) as { clearbench: { training: Record<string, unknown> } };
+    expect(cfg.clearbench.training).toMatchObject({ recipe: 'base', hf: 'tiny/llama-hf', revision: 'main', commit: hub.commitOf('tiny/llama-hf', 'model') });
+    const snapshot = join(dir, 'cache', 'hub', 'models--tiny--llama-hf', 'snapshots', hub.commitOf('tiny/llama-hf', 'model'));
+    expect(readdirSync(snapshot).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(hub.requests.some((r) => r.path === '/tiny/llama-hf/resolve/' + hub.commitOf('tiny/llama-hf', 'model') + '/model.safetensors')).toBe(true);
   });
 
   test('the unlearned checkpoint keeps the hub layout and the Llama names', () => {

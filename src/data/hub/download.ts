@@ -1,5 +1,5 @@
 /**
- * `clearbench download`: fetch a dataset repo (CLEAR, TOFU) at one revision into the cache
+ * `clearbench download`: fetch a dataset repo (CLEAR, TOFU) or a model repo at one revision into the cache
  * with @huggingface/hub, several files at a time, each verified against the hub's checksum
  * (LFS sha256, else git blob sha1) before it is renamed to its final name. Unfinished
  * downloads stay in `partial/` and resume with a Range request on the next attempt. Each
@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, rmSync, statSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { datasetInfo, downloadFile, listFiles } from '@huggingface/hub';
+import { datasetInfo, downloadFile, listFiles, modelInfo } from '@huggingface/hub';
 import PQueue from 'p-queue';
 import { UserError } from '../../util/errors.ts';
 import { withLock } from '../../util/pid-lock.ts';
@@ -20,7 +20,7 @@ import { hubError, hubFetch, jsonRequestError, RangeIgnoredError, redact } from 
 import type { HubContext, HubFetch } from './client.ts';
 import { checkUnique, listingError, manifestFileOf } from './listing.ts';
 import { checksumOf, SnapshotCache } from './snapshot-cache.ts';
-import type { Manifest, ManifestFile } from './snapshot-cache.ts';
+import type { Manifest, ManifestFile, RepoType } from './snapshot-cache.ts';
 import { silentProgress } from './progress.ts';
 import type { ProgressReporter } from './progress.ts';
 
@@ -28,8 +28,10 @@ export const DEFAULT_HUB_URL = 'https://huggingface.co';
 const COMMIT = /^[0-9a-f]{40}$/;
 
 export interface DownloadOptions {
-  /** owner/name of a dataset repo, e.g. therem/CLEAR or locuslab/TOFU */
+  /** owner/name of a dataset repo (therem/CLEAR, locuslab/TOFU) or, with type 'model', a model repo */
   repo: string;
+  /** 'dataset' (default) or 'model': a model repo has no configs, its model files are fetched (modelFiles). */
+  type?: RepoType;
   revision?: string;
   /** config names, or 'all' (default) */
   configs?: string[] | 'all';
@@ -82,6 +84,24 @@ function wantedFiles(manifest: Manifest, configs: ConfigFiles[], requested: stri
   return { files: manifest.files.filter((f) => want.has(f.path)), names };
 }
 
+/**
+ * The files of a model repo a Hugging Face model kind reads: top-level JSON (config, index, tokenizer,
+ * generation and preprocessor configs), safetensors weights and the card; not PyTorch pickles, other
+ * frameworks' weights or folders (e.g. Llama's original/ checkpoint), which would double the download.
+ * @throws UserError when the repo has no safetensors weights (pickled weights are not read: unsafe to load).
+ */
+export function modelFiles(files: readonly ManifestFile[], repo: string, commit: string): ManifestFile[] {
+  const want = files.filter((f) => !f.path.includes('/') && (/\.(json|safetensors)$/.test(f.path) || f.path === 'README.md'));
+  if (!want.some((f) => f.path.endsWith('.safetensors'))) {
+    throw new UserError(`${repo}@${commit.slice(0, 12)} has no .safetensors weights (clearbench does not load pickled .bin/.pth files); pick a revision or repo that has them`);
+  }
+  return want;
+}
+
+function wantedOf(type: RepoType, manifest: Manifest, dir: string, requested: string[] | 'all', repo: string): { files: ManifestFile[]; names: string[] } {
+  return type === 'model' ? { files: modelFiles(manifest.files, repo, manifest.commit), names: [] } : wantedFiles(manifest, configsOf(dir, manifest), requested, repo);
+}
+
 /** Try the cache alone; undefined when it cannot answer the request. */
 function fromCache(cache: SnapshotCache, revision: string, requested: string[] | 'all', repo: string): DownloadResult | { missing: string } {
   const commit = COMMIT.test(revision) ? revision : cache.readRef(revision);
@@ -89,7 +109,7 @@ function fromCache(cache: SnapshotCache, revision: string, requested: string[] |
   const manifest = cache.readManifest(commit);
   if (!manifest) return { missing: `no file listing cached for ${repo}@${commit}` };
   const dir = cache.snapshotDir(commit);
-  const { files, names } = wantedFiles(manifest, configsOf(dir, manifest), requested, repo);
+  const { files, names } = wantedOf(cache.type, manifest, dir, requested, repo);
   const absent = files.filter((f) => !cache.isVerified(commit, f)).map((f) => f.path);
   if (absent.length) return { missing: `${absent.length} file(s) not in the cache (e.g. ${absent[0]})` };
   return { dir, commit, configs: names, downloaded: [], skipped: files.map((f) => f.path), offline: true };
@@ -154,7 +174,7 @@ async function fetchOne(job: FileJob): Promise<void> {
         let blob: Blob | null;
         try {
           blob = await downloadFile({
-            repo: { type: 'dataset', name: ctx.repo },
+            repo: { type: cache.type, name: ctx.repo },
             path: file.path,
             revision: commit,
             hubUrl: ctx.hubUrl,
@@ -279,7 +299,7 @@ export interface RepoContents {
  */
 export async function repoContents(opts: Omit<DownloadOptions, 'configs'>): Promise<RepoContents> {
   const { dir, commit } = await downloadRepo({ ...opts, configs: [] });
-  const manifest = new SnapshotCache(resolveCacheDir(opts.cacheDir), opts.repo).readManifest(commit);
+  const manifest = new SnapshotCache(resolveCacheDir(opts.cacheDir), opts.repo, opts.type).readManifest(commit);
   if (!manifest) throw new UserError(`no file listing cached for ${opts.repo}@${commit}; run \`clearbench download\` again`);
   const paths = manifest.files.map((f) => f.path);
   const size = new Map(manifest.files.map((f) => [f.path, f.size]));
@@ -295,7 +315,9 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
   if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new UserError(`'${repo}' is not a repo id; use owner/name, e.g. therem/CLEAR`);
   const revision = opts.revision ?? 'main';
   const requested = opts.configs ?? 'all';
-  const cache = new SnapshotCache(resolveCacheDir(opts.cacheDir), repo);
+  const type = opts.type ?? 'dataset';
+  if (type === 'model' && opts.configs !== undefined && opts.configs !== 'all') throw new Error('a model repo has no configs');
+  const cache = new SnapshotCache(resolveCacheDir(opts.cacheDir), repo, type);
 
   if (opts.offline || !opts.refresh) {
     const cached = fromCache(cache, revision, requested, repo);
@@ -313,7 +335,8 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
 
   let commit: string;
   try {
-    const info = await datasetInfo({ name: repo, revision, hubUrl, accessToken: token, fetch: hf.fetch, additionalFields: ['sha'] });
+    const ask = { name: repo, revision, hubUrl, accessToken: token, fetch: hf.fetch, additionalFields: ['sha'] as const };
+    const info = type === 'model' ? await modelInfo({ ...ask, additionalFields: ['sha'] }) : await datasetInfo({ ...ask, additionalFields: ['sha'] });
     commit = String((info as { sha?: unknown }).sha ?? '');
   } catch (err) {
     throw jsonRequestError(err, ctx, 'revision request', 'revision info', 'an object', hf);
@@ -321,7 +344,7 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
   if (!COMMIT.test(commit)) throw new UserError(`the hub at ${hubUrl} gave no commit id for ${repo}@${revision}; check --hub-url`);
   const files: ManifestFile[] = [];
   try {
-    for await (const e of listFiles({ repo: { type: 'dataset', name: repo }, revision: commit, recursive: true, hubUrl, accessToken: token, fetch: hf.fetch })) {
+    for await (const e of listFiles({ repo: { type, name: repo }, revision: commit, recursive: true, hubUrl, accessToken: token, fetch: hf.fetch })) {
       const f = manifestFileOf(e, ctx);
       if (f) files.push(f);
     }
@@ -343,7 +366,7 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
     else downloaded.push(card.path);
   }
   const dir = cache.snapshotDir(commit);
-  const { files: wanted, names } = wantedFiles(manifest, configsOf(dir, manifest), requested, repo);
+  const { files: wanted, names } = wantedOf(type, manifest, dir, requested, repo);
   const todo: ManifestFile[] = [];
   for (const f of wanted) {
     if (f === card) continue;

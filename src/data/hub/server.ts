@@ -52,6 +52,8 @@ export interface HubServerOptions {
   dir?: string;
   /** Explicit repo id → directory map (adds to / overrides `dir`). */
   repos?: Record<string, string>;
+  /** Model repos: repo id → directory, served at /api/models/… and /<owner>/<name>/resolve/…. */
+  models?: Record<string, string>;
   port?: number;
   faults?: HubFaults;
   /** Entries per tree page (the hub pages large listings). */
@@ -72,8 +74,8 @@ export interface HubServer {
   port: number;
   faults: HubFaults;
   requests: LoggedRequest[];
-  /** commit sha served for a repo */
-  commitOf(repo: string): string;
+  /** commit sha served for a repo (a dataset's unless type is 'model') */
+  commitOf(repo: string, type?: 'dataset' | 'model'): string;
   close(): Promise<void>;
 }
 
@@ -179,6 +181,9 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     if (existsSync(tofu)) repos.set('locuslab/TOFU', loadRepo('locuslab/TOFU', tofu, () => false));
   }
   for (const [id, dir] of Object.entries(opts.repos ?? {})) repos.set(id, loadRepo(id, dir, () => false));
+  // Model repos live in a namespace of their own, as on the hub.
+  const modelKey = (id: string) => `model:${id}`;
+  for (const [id, dir] of Object.entries(opts.models ?? {})) repos.set(modelKey(id), loadRepo(id, dir, () => false));
   const faults: HubFaults = opts.faults ?? {};
   const pageSize = opts.pageSize ?? 1000;
   const requests: LoggedRequest[] = [];
@@ -287,15 +292,15 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     } catch {
       return sendError(res, 400, 'BadRequest', 'Malformed percent-encoding in the request path');
     }
-    // /api/datasets/<o>/<n>/... or /datasets/<o>/<n>/resolve/...
+    // /api/datasets/<o>/<n>/... or /datasets/<o>/<n>/resolve/...; models: /api/models/<o>/<n>/... or /<o>/<n>/resolve/...
     const api = segs[0] === 'api';
-    const s = api ? segs.slice(1) : segs;
-    if (s[0] !== 'datasets' || s.length < 4) return sendError(res, 404, 'NotFound', 'Not found');
+    const s = api ? segs.slice(1) : segs[0] === 'datasets' ? segs : ['models', ...segs];
+    if ((s[0] !== 'datasets' && s[0] !== 'models') || s.length < 4) return sendError(res, 404, 'NotFound', 'Not found');
     const repoId = `${s[1]}/${s[2]}`;
-    const repo = repos.get(repoId);
+    const repo = repos.get(s[0] === 'models' ? modelKey(repoId) : repoId);
     if (!repo) return sendError(res, 404, 'RepoNotFound', 'Repository not found');
     if (faults.requireToken && token !== faults.requireToken) {
-      const msg = `Access to dataset ${repoId} is restricted. You must have access to it and be authenticated to access it. Please log in.`;
+      const msg = `Access to ${s[0] === 'models' ? 'model' : 'dataset'} ${repoId} is restricted. You must have access to it and be authenticated to access it. Please log in.`;
       return sendError(res, token ? 403 : 401, 'GatedRepo', msg);
     }
     const action = s[3];
@@ -387,8 +392,8 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     port,
     faults,
     requests,
-    commitOf: (id) => {
-      const r = repos.get(id);
+    commitOf: (id, type = 'dataset') => {
+      const r = repos.get(type === 'model' ? modelKey(id) : id);
       if (!r) throw new Error(`not serving ${id}`);
       return r.commit;
     },

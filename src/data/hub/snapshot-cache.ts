@@ -14,6 +14,8 @@ import { writeFileAtomic } from '../../util/atomic.ts';
 import type { Checksum } from './hashing.ts';
 import { safeRepoPath } from './repo-path.ts';
 
+export type RepoType = 'dataset' | 'model';
+
 export interface ManifestFile {
   path: string;
   size: number;
@@ -45,8 +47,10 @@ export class SnapshotCache {
   constructor(
     readonly cacheDir: string,
     readonly repo: string,
+    /** Dataset and model repos of one name are different repos (the hub cache's `datasets--` / `models--`). */
+    readonly type: RepoType = 'dataset',
   ) {
-    this.repoDir = join(cacheDir, 'hub', `datasets--${repo.replace(/\//g, '--')}`);
+    this.repoDir = join(cacheDir, 'hub', `${type}s--${repo.replace(/\//g, '--')}`);
   }
 
   snapshotDir(commit: string): string {
