@@ -208,17 +208,28 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     print(formatPlan(prepared));
     return { runDir: plan.runDir, config: loaded.config, plan };
   }
-  const claimed = claimRunDir(plan.runDir, loaded.config.name);
   let scheduler: Scheduler | undefined;
   let interrupted = false;
   const stop = () => {
     interrupted = true;
     scheduler?.abort();
   };
-  // From here on a signal stops the run through the finally below, which releases the lock.
+  const unhandleSignals = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  // Listen before the lock exists: a signal that came between taking the lock and listening would kill the
+  // process with its lock left behind. From here on a signal stops the run through the finally below.
   if (o.handleSignals) {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+  }
+  let claimed: ReturnType<typeof claimRunDir>;
+  try {
+    claimed = claimRunDir(plan.runDir, loaded.config.name);
+  } catch (err) {
+    if (o.handleSignals) unhandleSignals();
+    throw err;
   }
   try {
     checkStageDirs(plan.stages);
@@ -252,10 +263,7 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     }
     return { runDir: plan.runDir, config: loaded.config, plan, outcome, reports };
   } finally {
-    if (o.handleSignals) {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    }
+    if (o.handleSignals) unhandleSignals();
     claimed.lock.release();
   }
 }

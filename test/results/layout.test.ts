@@ -21,6 +21,12 @@ const NAMES = [
   EXPECTED_RESULTS_FILE, RUN_MARKER, RUN_LOCK, ...Object.values(REPORT_FILES),
 ];
 
+/**
+ * Words of someone else's protocol that happen to equal a layout name: the loopback hub routes model repos
+ * under the Hugging Face hub's own `/api/models/…` path, which has nothing to do with a run's `models/` folder.
+ */
+const HUB_WORDS = [{ file: 'src/data/hub/server.ts', piece: 'models' }];
+
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const rel = posix.join(dir, e.name);
@@ -51,7 +57,8 @@ describe('the run directory layout', () => {
   test('no source file outside src/results spells a layout name', () => {
     const files = ['src', 'benchmarks', 'methods'].flatMap(sources).filter((f) => !f.startsWith('src/results/'));
     expect(files.length).toBeGreaterThan(50);
-    expect(files.flatMap((f) => spelledNames(f))).toEqual([]);
+    const twins = files.flatMap((f) => spelledNames(f)).filter((hit) => !HUB_WORDS.some((w) => hit.startsWith(`${w.file}:`) && hit.endsWith(`: ${JSON.stringify(w.piece)}`)));
+    expect(twins).toEqual([]);
   });
 
   test('the guard sees a twin, and lets messages and other words pass', () => {
