@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { errorLine, exitCodeOf } from '../util/errors.ts';
+import { selectedDevice } from '../engine/session.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerTokenizer } from './commands/tokenizer.ts';
@@ -15,6 +16,13 @@ import { registerRun } from './commands/run.ts';
 const program = new Command('clearbench')
   .description('CLEAR machine-unlearning benchmark harness (ONNX models, our own autodiff, onnxruntime-node)')
   .option('--debug', 'print stack traces for errors')
+  .option('--device <device>', 'where onnxruntime runs the graphs: cpu (default) or cuda (needs onnxruntime-node\'s CUDA binaries; see the README); sets CLEARBENCH_DEVICE for every stage')
+  .hook('preAction', () => {
+    const device = program.opts().device as string | undefined;
+    if (device === undefined) return;
+    process.env.CLEARBENCH_DEVICE = device;
+    selectedDevice(); // a wrong name fails now, in one line, not in the first stage
+  })
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
 

@@ -6,7 +6,9 @@ import * as ort from 'onnxruntime-node';
 import { type Graph, type Tensor } from './graph.ts';
 import { type TypedArray } from './dtype.ts';
 import { serialize } from './onnx.ts';
-import { readdirSync, statSync } from 'node:fs';
+import { UserError } from '../util/errors.ts';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 
 function newestProfile(prefix: string): string {
@@ -21,6 +23,47 @@ export interface SessionOptions {
   threads?: number;
   /** Write an onnxruntime profile (JSON) with this file prefix; see profile.ts. */
   profilePrefix?: string;
+}
+
+/** Where onnxruntime runs the graphs. */
+export const DEVICES = ['cpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** The device CLEARBENCH_DEVICE names (`--device` sets it, so every stage's process sees the same). */
+export function selectedDevice(): Device {
+  const v = process.env.CLEARBENCH_DEVICE || 'cpu';
+  if (!(DEVICES as readonly string[]).includes(v)) throw new UserError(`CLEARBENCH_DEVICE=${v} is not a device; use cpu or cuda (--device)`);
+  return v as Device;
+}
+
+/** onnxruntime's providers for a device: CUDA with the CPU for the ops it lacks. */
+function executionProviders(device: Device): ort.InferenceSession.SessionOptions['executionProviders'] {
+  return device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'];
+}
+
+/**
+ * The CUDA provider's library beside onnxruntime-node's binding: the npm package does not bundle it
+ * (its install script downloads it, which this project skips), so look before asking onnxruntime, whose
+ * own failure is a multi-line native log.
+ */
+export function cudaProviderLibrary(): string {
+  const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  const bin = join(pkg, 'bin');
+  const napi = existsSync(bin) ? readdirSync(bin).filter((d) => d.startsWith('napi-v')).sort().at(-1) : undefined;
+  return join(bin, napi ?? 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+}
+
+let cudaChecked = false;
+
+async function createSession(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  if (!cudaChecked && (options.executionProviders ?? []).includes('cuda')) {
+    const lib = cudaProviderLibrary();
+    if (!existsSync(lib)) {
+      throw new UserError(`--device cuda: onnxruntime-node has no CUDA execution provider (${lib} is missing); install its CUDA 12 binaries (README, "Devices") or run on the CPU (--device cpu)`);
+    }
+    cudaChecked = true;
+  }
+  return await ort.InferenceSession.create(bytes, options);
 }
 
 export function defaultThreads(): number {
@@ -42,7 +85,7 @@ let liveSessions = 0;
 
 function sessionOptions(threads: number, spinning: boolean, profilePrefix?: string): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: ['cpu'],
+    executionProviders: executionProviders(selectedDevice()),
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -73,7 +116,7 @@ export class CompiledGraph {
     const model = serialize(graph, outputs);
     const threads = opts.threads ?? defaultThreads();
     const spinning = liveSessions === 0;
-    const session = await ort.InferenceSession.create(model.bytes, sessionOptions(threads, spinning, opts.profilePrefix));
+    const session = await createSession(model.bytes, sessionOptions(threads, spinning, opts.profilePrefix));
     liveSessions++;
     return new CompiledGraph(session, spinning, threads, model.inputs, model.outputs, model.bytes, opts.profilePrefix);
   }
@@ -88,7 +131,7 @@ export class CompiledGraph {
     if (!this.spinning || liveSessions < 2 || this.profilePrefix || this.threads < 2) return Promise.resolve();
     this.settling ??= (async () => {
       const old = this.ortSession;
-      this.ortSession = await ort.InferenceSession.create(this.modelBytes, sessionOptions(this.threads, false));
+      this.ortSession = await createSession(this.modelBytes, sessionOptions(this.threads, false));
       this.spinning = false;
       await old.release();
     })();

@@ -12,6 +12,7 @@ import { answerMask } from '../engine/losses.ts';
 import { type LoadedModel, type ModelBatch, type ModelDims, shapeKey } from '../models/model.ts';
 import { type Example, type ImageTensors } from '../train/examples.ts';
 import { loraDeltaExpr } from '../models/lora.ts';
+import { trainableNames } from '../train/trainable.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { stopOnNonFinite } from '../engine/non-finite.ts';
@@ -82,23 +83,6 @@ function prefixed(P: ParamLookup, prefix: string): ParamLookup {
   return Object.assign((name: string) => P(prefix + name), { has: (name: string) => P.has(prefix + name) });
 }
 
-/**
- * Which parameters train: not frozen (by the run's prefixes, else by the model kind's default), and as the
- * method restricts. LoRA adapters only, when present.
- */
-function trainableNames(model: LoadedModel, m: AnyMethod, h: Record<string, unknown>, info: ModelInfo, frozenPrefixes: readonly string[] | undefined): string[] {
-  const frozen = (n: string) => (frozenPrefixes ? frozenPrefixes.some((p) => n.startsWith(p)) : !model.defaultTrainable(n));
-  const names = model.params.names().filter((n) => !n.startsWith(REF) && !n.startsWith(START));
-  const lora = names.some((n) => n.endsWith('.lora_A'));
-  return names.filter((n) => {
-    if (lora && !/\.lora_[AB]$/.test(n)) return false;
-    if (n.endsWith('.lora_scale')) return false;
-    if (frozen(n)) return false;
-    const base = n.replace(/\.lora_[AB]$/, '.weight');
-    return m.trainable ? m.trainable(base, h as never, info) : true;
-  });
-}
-
 export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Promise<UnlearnSummary> {
   const m = o.method;
   const h = validateHyperparameters(m, o.hyperparameters);
@@ -119,7 +103,8 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
     ? await meanAnswerHiddenNorms({ model, examples: o.forget, images: o.images, layers: normLayers, batchSize: o.batchSize, seed: o.seed, threads: o.optimizer.threads })
     : new Map<number, number>();
 
-  const trained = trainableNames(model, m as AnyMethod, h, info, o.frozen);
+  const method = m as AnyMethod;
+  const trained = trainableNames(model, o.frozen, (n) => (method.trainable ? method.trainable(n, h as never, info) : true));
   if (!trained.length) throw new UserError(`method '${m.name}' leaves no parameter to train; check 'frozen' and the method's trainable filter`);
   const start = store.clone();
   for (const e of store.entries()) e.trainable = trained.includes(e.name);

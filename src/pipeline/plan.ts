@@ -12,6 +12,7 @@ import { DATA_DIR, MODELS_DIR, evalDir, modelDir as runModelDir, modelRelDir } f
 import { type ForgetSplit, MODALITIES, type RecipeName } from '../protocol/vocabulary.ts';
 import { type DataParams } from './jobs/data-job.ts';
 import { type PipelineConfig } from './config/schema.ts';
+import { RECIPE_DEFAULTS } from '../train/recipe-job.ts';
 import { stageKey } from './keys.ts';
 import { type JobKind, type JobOf, type JobSpec, type MetaDraft } from './jobs/spec.ts';
 import { type SweepPoint } from './sweep.ts';
@@ -137,29 +138,41 @@ function planTraining(b: PlanBuilder): void {
     const r = model.recipes[recipe];
     // base has no replay fraction: it trains on the pretraining examples themselves.
     const replay = 'replay' in r ? r.replay : 1;
-    const hyper = { epochs: r.epochs, lr: r.lr, batch_size: r.batch_size, ...('replay' in r ? { replay } : {}) };
+    // The fine-tuning settings beyond the built-in full fine-tune join the inputs only when used, so run
+    // directories made before they existed keep their trained models.
+    const extra = 'lora' in r ? {
+      ...(r.weight_decay !== RECIPE_DEFAULTS[recipe].weightDecay ? { weight_decay: r.weight_decay } : {}),
+      ...(r.grad_accumulation > 1 ? { grad_accumulation: r.grad_accumulation } : {}),
+      ...(r.lora ? { lora: r.lora } : {}),
+      ...(r.frozen.length ? { frozen: r.frozen } : {}),
+    } : {};
+    const hyper = { epochs: r.epochs, lr: r.lr, batch_size: r.batch_size, ...('replay' in r ? { replay } : {}), ...extra };
+    // A Hugging Face checkpoint taken as it is: the base, or a published fine-tune of it.
+    const source = recipe === 'base' ? (model.hf === null ? null : { hf: model.hf, revision: model.revision }) : recipe === 'target' ? model.target : model.gold[split!] ?? null;
     const meta: MetaDraft = {
-      name, role: recipe, method: null, hyperparameters: hyper, seed: model.seed, group: null,
+      name, role: recipe, method: null, hyperparameters: source && recipe !== 'base' ? { hf: source.hf, revision: source.revision } : hyper, seed: model.seed, group: null,
       // Fine-tuning takes every modality the dataset has: the modality is an unlearning setting only.
       forget_split: split ?? (splits.length === 1 ? splits[0] : null), modality: null,
     };
-    // A Hugging Face base is taken as it is: a local directory by its absolute path, anything else as a repo id.
-    const hf = recipe === 'base' && model.hf !== null ? (existsSync(model.hf) ? resolve(model.hf) : model.hf) : undefined;
+    // A local directory by its absolute path, anything else as a repo id.
+    const hf = source ? (existsSync(source.hf) ? resolve(source.hf) : source.hf) : undefined;
     const spec: JobOf<'train'> = {
       kind: 'train', recipe, dataDir: b.dataDir, outDir: b.modelDir(name), from: recipe === 'base' ? undefined : b.modelDir('base'),
       preset: model.preset, vocabSize: model.vocab_size, split: split ?? undefined,
       epochs: r.epochs, lr: r.lr, batchSize: r.batch_size, replay, seed: model.seed, meta,
-      hf, revision: hf === undefined ? undefined : model.revision,
+      weightDecay: 'lora' in r ? r.weight_decay : undefined, accumulate: 'lora' in r ? r.grad_accumulation : undefined,
+      lora: 'lora' in r ? r.lora : undefined, frozen: 'lora' in r ? r.frozen : undefined,
+      hf, revision: source?.revision,
       hub: hf === undefined ? undefined : { cacheDir: b.config.data.hub.cache_dir, hubUrl: b.config.data.hub.hub_url },
     };
     b.models.push(name);
     // base ignores the split (it trains on pretrain only); target ignores it too.
-    const inputs = hf !== undefined
-      ? { recipe, hf: model.hf, revision: model.revision }
+    const inputs = source
+      ? { recipe, hf: source.hf, revision: source.revision }
       : recipe === 'base'
         ? { recipe, preset: model.preset, vocab_size: model.vocab_size, seed: model.seed, ...hyper }
         : { recipe, split, seed: model.seed, ...hyper };
-    const label = hf !== undefined ? `base: Hugging Face ${model.hf}@${model.revision}` : `train ${name}`;
+    const label = source ? `${name}: Hugging Face ${source.hf}@${source.revision}` : `train ${name}`;
     b.add({ id: `train:${name}`, kind: 'train', label, rel: modelRelDir(name), deps: [dep], priority, inputs, spec });
   };
   train('base', 'base', null, 'data', 90);

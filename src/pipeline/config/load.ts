@@ -198,6 +198,10 @@ export function loadConfig(file: string, opts: { sets?: readonly string[] } = {}
     const want = expectation(iss);
     throw error(iss.path, value === undefined ? `missing; expected ${want}` : `expected ${want}, got ${describeValue(value)}`);
   }
+  const m = parsed.data.model;
+  const adopted = [...(m.target ? [['model', 'target']] : []), ...Object.keys(m.gold).map((split) => ['model', 'gold', split])];
+  // A published fine-tune is compared with its base (tokenizer, architecture), and the base row needs one.
+  if (adopted.length && m.hf === null) throw error(adopted[0], 'a published fine-tune needs the model it was fine-tuned from: set model.hf to that base');
   return { file: abs, config: parsed.data, origin, error };
 }
 

@@ -27,11 +27,6 @@ const recipeShape = (name: keyof typeof RECIPE_DEFAULTS) => ({
   lr: positiveNumber.default(RECIPE_DEFAULTS[name].lr),
   batch_size: positiveInt.default(16),
 });
-// base trains on the pretraining examples themselves, so only target and gold have a replay fraction.
-const baseRecipe = strict(recipeShape('base')).prefault({});
-const fineTuneRecipe = (name: 'target' | 'gold') =>
-  strict({ ...recipeShape(name), replay: z.number().gt(0).max(1).default(RECIPE_DEFAULTS[name].replay) }).prefault({});
-
 const lora = strict({
   rank: positiveInt,
   alpha: positiveNumber,
@@ -39,6 +34,27 @@ const lora = strict({
 });
 const loraOrNull = z.union([z.null(), lora], { error: 'expected null or {rank, alpha, targets}' });
 const frozen = z.array(z.string());
+
+// base trains on the pretraining examples themselves, so only target and gold have a replay fraction.
+const baseRecipe = strict(recipeShape('base')).prefault({});
+// Fine-tuning a pretrained model the way the CLEAR reference does (LoRA, gradient accumulation, a frozen vision
+// tower) needs these; their defaults are the built-in model's full fine-tune.
+const fineTuneRecipe = (name: 'target' | 'gold') =>
+  strict({
+    ...recipeShape(name),
+    replay: z.number().gt(0).max(1).default(RECIPE_DEFAULTS[name].replay),
+    weight_decay: z.number().nonnegative().default(RECIPE_DEFAULTS[name].weightDecay),
+    grad_accumulation: positiveInt.default(1),
+    lora: loraOrNull.default(null),
+    frozen: frozen.default([]),
+  }).prefault({});
+
+/** A published Hugging Face checkpoint taken as it is instead of training it (a directory or a repo id). */
+const checkpointSource = strict({
+  hf: z.string().min(1),
+  revision: z.string().min(1).default('main'),
+});
+const goldSources = strict(Object.fromEntries(FORGET_SPLITS.map((s) => [s, checkpointSource.optional()])) as Record<(typeof FORGET_SPLITS)[number], z.ZodOptional<typeof checkpointSource>>);
 
 /** The unlearning settings every method starts from (a method entry may override or sweep each). */
 const unlearningShape = {
@@ -143,6 +159,10 @@ export const configSchema = strict({
     // training the preset from scratch; preset and vocab_size are then unused.
     hf: z.union([z.null(), z.string().min(1)], { error: 'expected a model directory, a repo id (owner/name) or null' }).default(null),
     revision: z.string().min(1).default('main'),
+    // Published fine-tunes of model.hf to start from instead of training target / a split's gold
+    // (e.g. OpenUnlearning's TOFU full and retain models, CLEAR's therem/llava-1.5-7b-CLEAR-finetune).
+    target: z.union([z.null(), checkpointSource], { error: 'expected null or {hf, revision}' }).default(null),
+    gold: goldSources.default({}),
     preset: z.enum(PRESET_NAMES).default('small'),
     vocab_size: z.number().int().min(64).default(1024),
     seed: seed.default(0),
