@@ -119,13 +119,16 @@ export function buildPlan(config: PipelineConfig, runDir: string, points: readon
 
 function planData(b: PlanBuilder, needs: DataParams['needs']): void {
   const d = b.config.data;
-  const spec: JobOf<'data'> = { kind: 'data', dataDir: b.dataDir, source: d, needs };
+  const m = b.config.model;
+  const baseModel = m.hf === null ? null : existsSync(m.hf) ? resolve(m.hf) : `${m.hf}@${m.revision}`;
+  const spec: JobOf<'data'> = { kind: 'data', dataDir: b.dataDir, source: d, needs, baseModel };
   b.add({
     id: 'data', kind: 'data', rel: DATA_DIR, deps: [], priority: 100, logName: '../data.log',
     label: d.source === 'synthetic'
       ? `data: synthesize ${d.synthetic.persons} persons × ${d.synthetic.images_per_person} images`
       : `data: download ${d.hub.repo}@${d.hub.revision}${d.hub.tofu_repo ? ` + ${d.hub.tofu_repo}` : ''}`,
-    inputs: dataInputs(d, needs),
+    // Runs made before base_model was recorded keep their data stage when the base is trained here.
+    inputs: { ...dataInputs(d, needs), ...(baseModel ? { base_model: baseModel } : {}) },
     spec,
   });
 }
@@ -150,7 +153,7 @@ function planTraining(b: PlanBuilder): void {
     // A Hugging Face checkpoint taken as it is: the base, or a published fine-tune of it.
     const source = recipe === 'base' ? (model.hf === null ? null : { hf: model.hf, revision: model.revision }) : recipe === 'target' ? model.target : model.gold[split!] ?? null;
     const meta: MetaDraft = {
-      name, role: recipe, method: null, hyperparameters: source && recipe !== 'base' ? { hf: source.hf, revision: source.revision } : hyper, seed: model.seed, group: null,
+      name, role: recipe, method: null, hyperparameters: source ? { hf: source.hf, revision: source.revision } : hyper, seed: model.seed, group: null,
       // Fine-tuning takes every modality the dataset has: the modality is an unlearning setting only.
       forget_split: split ?? (splits.length === 1 ? splits[0] : null), modality: null,
     };

@@ -10,7 +10,7 @@ import { stringify as toYaml } from 'yaml';
 import { getBenchmark } from '../../benchmarks/index.ts';
 import { MethodRegistry } from '../methods/registry.ts';
 import { DATA_DIR, EXPECTED_RESULTS_FILE, RESOLVED_CONFIG, dataProvenancePath } from '../results/layout.ts';
-import { BASE_DATA_NOTES, type DataProvenance, readDataProvenance } from '../results/contract.ts';
+import { type DataProvenance, baseNote, readDataProvenance } from '../results/contract.ts';
 import { baseDataOf } from '../data/provenance.ts';
 import { resolveCacheDir } from '../data/cache-dir.ts';
 import { type RepoContents, repoContents } from '../data/hub/download.ts';
@@ -149,7 +149,8 @@ export async function formatDownloadPlan(p: PreparedRun): Promise<string> {
   const needs = dataNeeds({ ...planned, tofu: h.tofu_repo !== null, base: base ?? 'emulated' });
   const lines = ['download plan (only the configs this run reads):', ...repoPlan(h.repo, h.revision, clear, needs.clear)];
   if (h.tofu_repo && tofu !== null && needs.tofu) lines.push(...repoPlan(h.tofu_repo, h.tofu_revision, tofu, needs.tofu));
-  lines.push(`  ${base ? BASE_DATA_NOTES[base] : 'base: emulated pretraining on the utility sets unless the card has a pretrain config'}`);
+  const { baseModel } = p.plan.stages.find((s) => s.kind === 'data')!.spec as JobOf<'data'>;
+  lines.push(`  ${base || baseModel ? baseNote({ base_data: base ?? 'emulated', base_model: baseModel }) : 'base: emulated pretraining on the utility sets unless the card has a pretrain config'}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -170,7 +171,7 @@ export function formatPlan(p: PreparedRun): string {
 export function provenanceComment(p: DataProvenance): string {
   const repos = [p.clear, p.tofu].filter((r) => r !== null).map((r) => `#   ${r.repo}@${r.revision} = commit ${r.commit} (${r.configs.length} configs: ${r.configs.join(', ')})`);
   const data = p.source === 'hub' ? ['# data (resolved by the data stage; pin these commits in data.hub to reproduce exactly):', ...repos] : [`# data: ${p.source}`];
-  return [...data, `# ${BASE_DATA_NOTES[p.base_data]}`].join('\n');
+  return [...data, `# ${baseNote(p)}`].join('\n');
 }
 
 /** The resolved config as saved with a run: a header naming its sources, then (once known) the data's provenance, then every key with its value. */

@@ -3,7 +3,7 @@
  * generator's sizes), what the base model trained on, and why privacy is empty where it is — read from the
  * summaries' `data` and `privacy_reason`, so a reader knows exactly which data a table came from.
  */
-import { BASE_DATA_NOTES, type DataProvenance, type RepoProvenance } from '../results/contract.ts';
+import { baseNote, type DataProvenance, type RepoProvenance } from '../results/contract.ts';
 import type { Leaderboard } from './leaderboard.ts';
 import { relativePath } from './format.ts';
 
@@ -55,8 +55,8 @@ export function dataNoteText(n: RunDataNote): string {
   if (n.data) {
     parts.push(source(n.data));
     parts.push(
-      BASE_DATA_NOTES[n.data.base_data] +
-        (n.data.base_data === 'emulated' ? ', so the Real columns measure how well a model retains items its base memorised, not pretrained knowledge' : ''),
+      baseNote(n.data) +
+        (n.data.base_data === 'emulated' && !n.data.base_model ? ', so the Real columns measure how well a model retains items its base memorised, not pretrained knowledge' : ''),
     );
   }
   if (n.privacy.length) parts.push(`privacy not measured on ${n.privacy.join('; ')}`);

@@ -119,6 +119,15 @@ export interface DataProvenance {
   synthetic: Record<string, unknown> | null;
   /** What the base model trained on: the dataset's pretrain config, or emulated pretraining on the utility sets. */
   base_data: BaseData;
+  /** A pretrained base (model.hf, as `repo@revision` or a directory) taken instead of training one; base_data is then what target and gold replay. Absent: the base trained here. */
+  base_model?: string | null;
+}
+
+/** The sentence on what the base is: trained here on base_data, or a pretrained model whose fine-tunes replay it. */
+export function baseNote(p: Pick<DataProvenance, 'base_data' | 'base_model'>): string {
+  if (!p.base_model) return BASE_DATA_NOTES[p.base_data];
+  const replay = p.base_data === 'pretrain' ? "the dataset's pretrain config" : 'the utility sets';
+  return `base: the pretrained ${p.base_model}, not trained here; target and gold replay ${replay} while fine-tuning`;
 }
 
 /** summary.json of one evaluation: what evaluate() writes and the report reads. */
@@ -337,6 +346,8 @@ function readProvenanceFields(f: Fields, o: Obj, p: string): DataProvenance {
     tofu: readRepoProvenance(f, o, 'tofu', `${pre}tofu`),
     synthetic: f.objOrNull(o, 'synthetic', `${pre}synthetic`),
     base_data: f.oneOf(o, 'base_data', `${pre}base_data`, BASE_DATA),
+    // Written only for a pretrained base: provenance of runs that trained theirs reads back as it was.
+    ...(o.base_model === undefined ? {} : { base_model: f.strOrNull(o, 'base_model', `${pre}base_model`) }),
   };
 }
 

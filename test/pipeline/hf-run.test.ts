@@ -75,6 +75,15 @@ describe('clearbench run with model.hf', () => {
     expect(readFileSync(join(run, 'leaderboard.md'), 'utf8')).toContain('npo');
   });
 
+  test('the footnote and the resolved config say the base is the pretrained model, not emulated pretraining', () => {
+    const note = 'base: the pretrained tiny/llama-hf@main, not trained here; target and gold replay the dataset\'s pretrain config while fine-tuning';
+    expect(readFileSync(join(run, 'leaderboard.md'), 'utf8')).toContain(note);
+    expect(readFileSync(join(run, 'resolved-config.yaml'), 'utf8')).toContain(`# ${note}`);
+    expect(readFileSync(join(run, 'leaderboard.md'), 'utf8')).not.toContain('memorised');
+    // The base row's hyperparameters are its source, not the from-scratch recipe it never ran.
+    expect(readFileSync(join(run, 'leaderboard.md'), 'utf8')).toMatch(/\| base \| base \|.*\| hf=tiny\/llama-hf, revision=main \|/);
+  });
+
   test('the base is the served repo at its commit, fetched into the cache', () => {
     const cfg = JSON.parse(readFileSync(join(run, 'models', 'base', 'checkpoint', 'config.json'), 'utf8')) as { clearbench: { training: Record<string, unknown> } };
     expect(cfg.clearbench.training).toMatchObject({ recipe: 'base', hf: 'tiny/llama-hf', revision: 'main', commit: hub.commitOf('tiny/llama-hf', 'model') });

@@ -24,7 +24,12 @@ export interface DataParams {
   source: PipelineConfig['data'];
   /** What the plan reads (the base's data is decided here, from the dataset card). */
   needs: Omit<NeedsInput, 'base' | 'tofu'>;
+  /** A pretrained base the run takes instead of training one (`repo@revision`, or its directory), for the provenance's note. */
+  baseModel?: string | null;
 }
+
+/** The provenance's base_model, present only for a pretrained base. */
+const baseModelOf = (spec: DataParams) => (spec.baseModel ? { base_model: spec.baseModel } : {});
 
 /** A one-decimal size: 1.2 GB, 340.5 MB. */
 export function formatBytes(n: number): string {
@@ -75,7 +80,7 @@ export async function runDataJob(spec: DataParams, say: (message: string) => voi
       outDir: spec.dataDir, persons: s.persons, imagesPerPerson: s.images_per_person, wellKnown: s.well_known, seed: s.seed,
       pretrainImages: s.pretrain_images ?? undefined, layout: s.layout,
     });
-    writeDataProvenance(spec.dataDir, { source: 'synthetic', clear: null, tofu: null, synthetic: { ...s }, base_data: baseDataOf(Object.keys(written.rows)) });
+    writeDataProvenance(spec.dataDir, { source: 'synthetic', clear: null, tofu: null, synthetic: { ...s }, base_data: baseDataOf(Object.keys(written.rows)), ...baseModelOf(spec) });
     return;
   }
   const h = d.hub;
@@ -88,7 +93,7 @@ export async function runDataJob(spec: DataParams, say: (message: string) => voi
   // Every repo is checked before anything large is fetched.
   const clearConfigs = configsToFetch(clearContents, needs.clear, h.repo, h.revision);
   const tofuConfigs = tofuContents && needs.tofu ? configsToFetch(tofuContents, needs.tofu, h.tofu_repo!, h.tofu_revision) : [];
-  if (base === 'emulated') say(`${h.repo}@${h.revision} has no pretrain config: the base model trains by emulated pretraining on the utility sets`);
+  if (base === 'emulated' && !spec.baseModel) say(`${h.repo}@${h.revision} has no pretrain config: the base model trains by emulated pretraining on the utility sets`);
 
   const fetch = async (repo: string, revision: string, contents: RepoContents, configs: string[]): Promise<RepoProvenance> => {
     const bytes = contents.configs.filter((c) => configs.includes(c.name)).reduce((a, c) => a + c.bytes, 0);
@@ -103,5 +108,5 @@ export async function runDataJob(spec: DataParams, say: (message: string) => voi
     tofu = await fetch(h.tofu_repo!, h.tofu_revision, tofuContents, tofuConfigs);
     linkConfigs(tofuContents, tofuConfigs, join(spec.dataDir, 'tofu'));
   }
-  writeDataProvenance(spec.dataDir, { source: 'hub', clear, tofu, synthetic: null, base_data: base });
+  writeDataProvenance(spec.dataDir, { source: 'hub', clear, tofu, synthetic: null, base_data: base, ...baseModelOf(spec) });
 }
