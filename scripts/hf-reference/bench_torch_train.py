@@ -4,7 +4,10 @@ make_fixtures.py in float32, token cross-entropy on random tokens, AdamW over ev
 Llama/Qwen2 of DIR's config.json, timed on this machine's cores.
 
 Run:  /usr/bin/python3 scripts/hf-reference/bench_torch_train.py DIR [--batch 4] [--seq 128] [--steps 5] [--threads 2]
-Prints one JSON line: tokens_per_s, step_s, params, peak_rss_mb.
+Prints one JSON line: tokens_per_s, step_s, params, peak_rss_mb, blas.
+Debian's torch calls whichever libblas.so.3 the alternatives system points at: with only the reference BLAS
+(libblas3) a step is ~30x slower (SmolLM2-width, 4 layers: 12 tokens/s). Install libopenblas0-pthread first;
+the script names the BLAS it found and warns when it is not an optimised one.
 """
 import argparse
 import json
@@ -27,6 +30,10 @@ ap.add_argument('--warmup', type=int, default=2)
 ap.add_argument('--threads', type=int, default=2)
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
+torch.ones(64, 64) @ torch.ones(64, 64)  # loads the BLAS, so its library shows in the maps
+blas = sorted({os.path.basename(l.split()[-1]) for l in open('/proc/self/maps') if 'blas' in l.split()[-1]})
+if not any('openblas' in b or 'mkl' in b for b in blas):
+    print(f'warning: torch runs on {blas or "no BLAS"}, not an optimised one; apt-get install libopenblas0-pthread', file=sys.stderr)
 cfg = json.load(open(os.path.join(a.dir, 'config.json')))
 cfg.setdefault('head_dim', cfg['hidden_size'] // cfg['num_attention_heads'])
 gen = torch.Generator().manual_seed(0)
@@ -55,4 +62,4 @@ for _ in range(a.steps):
     step()
 s = (time.perf_counter() - t0) / a.steps
 print(json.dumps({'torch': torch.__version__, 'threads': a.threads, 'params': sum(v.numel() for v in W.values()),
-                  'tokens_per_s': B * S / s, 'step_s': s, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  'tokens_per_s': B * S / s, 'step_s': s, 'blas': blas, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
