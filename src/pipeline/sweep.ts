@@ -124,10 +124,11 @@ export function expandMethods(loaded: LoadedConfig, registry: MethodRegistry): S
       });
     }
   });
-  // Entries whose swept names collide are told apart by their fixed values; identical points are an error.
-  const count = (key: 'swept') => points.reduce((m, p) => m.set(p[key], (m.get(p[key]) ?? 0) + 1), new Map<string, number>());
-  const clashes = count('swept');
-  for (const p of points) if (clashes.get(p.swept)! > 1) p.name = p.all;
+  // A method with several entries names each point by every value its entry gives (npo-joint-alpha3 beside
+  // npo-text), so no row reads as the method's plain defaults; identical points are an error.
+  const entriesOf = new Map<string, Set<number>>();
+  for (const p of points) entriesOf.set(p.method.name, (entriesOf.get(p.method.name) ?? new Set()).add(p.entry));
+  for (const p of points) if (entriesOf.get(p.method.name)!.size > 1) p.name = p.all;
   const seen = new Map<string, SweepPoint>();
   for (const p of points) {
     const prev = seen.get(p.name);

@@ -155,7 +155,7 @@ describe('an empty config', () => {
     expect(defaultName).toBe('default');
     expect(defaults).toEqual(documented);
     expect(defaults.jobs).toBe(2);
-    expect(defaults.methods.map((m) => m.name)).toEqual(['ga', 'gd', 'kl', 'npo', 'simnpo', 'idk', 'dpo', 'retain_ft', 'rmu', 'scrub', 'undial', 'llmu', 'sku']);
+    expect(defaults.methods.map((m) => m.name)).toEqual(['ga', 'gd', 'kl', 'npo', 'npo', 'simnpo', 'idk', 'dpo', 'retain_ft', 'rmu', 'scrub', 'undial', 'llmu', 'sku']);
     // A config that lists its own methods runs those alone.
     expect(load(cfg('one-method.yaml', 'methods: [{ name: ga }]\n')).config.methods.map((m) => m.name)).toEqual(['ga']);
   });
@@ -249,6 +249,11 @@ describe('sweeps, names and keys', () => {
     const keys = async (sets: string[]) => new Map((await prepare(cfg('modality-keys.yaml', { name: 'mk', methods: [{ name: 'ga' }] }), sets)).plan.stages.map((s) => [s.id, s.key]));
     const [joint, text] = [await keys([]), await keys(['unlearning.modality=text'])];
     expect([...joint].filter(([id, k]) => text.get(id) !== k).map(([id]) => id)).toEqual(['train:ga-s0-forget10', 'eval:ga-s0-forget10:clear-forget10', 'eval:ga-s0-forget10:tofu-forget10']);
+  });
+
+  test('a method with several entries names each run by every value its entry gives, so none reads as the plain defaults', async () => {
+    const p = await prepare(cfg('two-npo.yaml', { name: 'two-npo', methods: [{ name: 'npo', modality: ['text', 'joint'] }, { name: 'npo', modality: 'joint', hyperparameters: { alpha: 3 } }, { name: 'ga' }] }));
+    expect(p.plan.stages.filter((s) => s.kind === 'unlearn').map((s) => s.id)).toEqual(['train:npo-text-s0-forget10', 'train:npo-joint-s0-forget10', 'train:npo-alpha3-joint-s0-forget10', 'train:ga-s0-forget10']);
   });
 
   test('the top-level modality of earlier versions is refused with where it went', () => {

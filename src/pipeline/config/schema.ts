@@ -135,8 +135,9 @@ const hub = strict({
  * npo once per unlearning modality, CLEAR's headline comparison; RMU with the lr and α that let it steer a small
  * model, see configs/default.yaml).
  */
-export const DEFAULT_METHOD_ENTRIES: readonly { name: string; modality?: Modality[]; lr?: number; hyperparameters?: Record<string, number> }[] = [
-  { name: 'ga' }, { name: 'gd' }, { name: 'kl' }, { name: 'npo', modality: ['text', 'vision', 'joint'] }, { name: 'simnpo' }, { name: 'idk' },
+export const DEFAULT_METHOD_ENTRIES: readonly { name: string; modality?: Modality | Modality[]; lr?: number; hyperparameters?: Record<string, number> }[] = [
+  { name: 'ga' }, { name: 'gd' }, { name: 'kl' }, { name: 'npo', modality: ['text', 'vision', 'joint'] },
+  { name: 'npo', modality: 'joint', hyperparameters: { alpha: 3 } }, { name: 'simnpo' }, { name: 'idk' },
   { name: 'dpo' }, { name: 'retain_ft' }, { name: 'rmu', lr: 1e-3, hyperparameters: { alpha: 10 } }, { name: 'scrub' }, { name: 'undial' }, { name: 'llmu' }, { name: 'sku' },
 ];
 
