@@ -19,6 +19,7 @@ import { meanAnswerHiddenNorms } from '../../src/methods/hidden-norm.ts';
 import { type ModelInfo } from '../../src/methods/api.ts';
 import { questionFor, type Example } from '../../src/train/examples.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { DEFAULT_METHOD_ENTRIES } from '../../src/pipeline/config/schema.ts';
 import { tinyTarget, trainedTarget, type TinyTarget } from '../helpers/tiny-target.ts';
 import { B, D, HIDDEN_NORM, S, lossCase } from '../helpers/method-loss.ts';
 /** c·u as the method must build it: d uniform draws of Rng.derive(seed, 'method/rmu'), normalised, times c. */
@@ -211,34 +212,30 @@ describe('direction on a tiny target model', () => {
   });
 });
 
-/** A `small`-preset target: 10 synthetic persons (forget10 = 1), trained from scratch for 6 epochs. */
-const smallTarget = () => trainedTarget({ preset: 'small', persons: 10, imagesPerPerson: 4, epochs: 6, lr: 1e-3 });
+/** A `small`-preset target: 10 synthetic persons (forget10 = 1), trained from scratch as the target recipe trains (30 epochs at 3e-4). */
+const smallTarget = () => trainedTarget({ preset: 'small', persons: 10, imagesPerPerson: 4, epochs: 30, lr: 3e-4 });
 
-describe('on the small preset within the default run\'s RMU budget (batch 8, clip 1, ~70 steps; configs/default.yaml: lr 1e-3, α 10)', () => {
+/** The default run's RMU entry (configs/default.yaml; a config test holds the two equal). */
+const DEFAULT_RMU = DEFAULT_METHOD_ENTRIES.find((e) => e.name === 'rmu')!;
+
+describe('on the small preset within the default run\'s RMU budget (batch 8, clip 1, ~70 steps, the default entry\'s lr and hyperparameters)', () => {
   // At the unlearning settings' own lr 1e-4 RMU cannot steer here: Adam moves each trained weight by at most ~lr
   // per step, so 20 steps shift a layer coordinate by ~0.1 against ~0.7 needed, and with WMDP's α = 1200 the
   // retain term (forget and retain answers share their templates) pins the forget states (measured: 6.14 → 6.15).
-  // The default config therefore gives RMU lr 1e-3 and α = 10, a choice for a 1.4 M-parameter model and a budget
-  // of tens of steps (WMDP: 7B models, lr 5e-5, hundreds of steps).
+  // The default config therefore gives RMU lr 1e-3, α = 30 and every MLP weight of ℓ−2..ℓ, a choice for a
+  // 1.4 M-parameter model and a budget of tens of steps (WMDP: 7B models, lr 5e-5, hundreds of steps).
   // The default run's forget set makes that 70 steps (its train_log.jsonl); this smaller target's 4 batches per
   // epoch get about as many from 17 epochs.
-  const budget = { epochs: 17, batchSize: 8, lr: 1e-3, maxGradNorm: 1 };
+  const budget = { epochs: 17, batchSize: 8, lr: DEFAULT_RMU.lr!, maxGradNorm: 1 };
   let run: Promise<Awaited<ReturnType<typeof steer>>> | null = null;
-  const steered = () => (run ??= smallTarget().then((t) => steer(t, { alpha: 10 }, budget)));
+  const steered = () => (run ??= smallTarget().then((t) => steer(t, DEFAULT_RMU.hyperparameters!, budget)));
 
-  test('RMU steers: forget_dist falls by a quarter or more in the default run\'s step count, retain drift < 40 % of mean h²', async () => {
-    // Measured: 4.380 → 2.940 (−33 %), retain drift 0.048 of mean h² 0.168; at lr 1e-4 and α = 1200 it was 6.14 → 6.15.
+  test('forget_dist falls by at least half in the default run\'s step count, with the retain drift under 10 % of mean h²', async () => {
+    // Measured: 0.337 → 0.011 (−97 %), retain drift 9.5e-4 of mean h² 0.013 (7 %). With WMDP's down projection
+    // alone at α = 10: 0.337 → 0.018 but a retain drift of 31 %; at α = 100, −43 % and 7 %.
     const r = await steered();
     expect([r.steps >= 64, r.steps <= 72]).toEqual([true, true]);
-    expect(r.after).toBeLessThan(0.75 * r.before);
-    expect(r.retainDrift).toBeLessThan(0.4 * r.retainScale);
-  }, 120_000);
-
-  // NOT MET on this test target, kept as a failing expectation so that it flips when it holds: −33 % here
-  // (lr 2e-3: −48 %), while the default run itself measured 1.742 → 0.673 (−61 %) at these settings.
-  test.failing('forget_dist falls by at least half with the retain drift under 10 % of mean h²', async () => {
-    const r = await steered();
     expect(r.after).toBeLessThan(0.5 * r.before);
     expect(r.retainDrift).toBeLessThan(0.1 * r.retainScale);
-}, 120_000);
+  }, 240_000);
 });

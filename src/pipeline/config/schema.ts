@@ -132,13 +132,13 @@ const hub = strict({
 
 /**
  * The method entries of configs/default.yaml: what a config that lists none runs (every method in methods/,
- * npo once per unlearning modality, CLEAR's headline comparison; RMU with the lr and α that let it steer a small
- * model, see configs/default.yaml).
+ * npo once per unlearning modality, CLEAR's headline comparison; RMU with the lr, α and trained weights that let it steer
+ * a small model, see configs/default.yaml).
  */
-export const DEFAULT_METHOD_ENTRIES: readonly { name: string; modality?: Modality | Modality[]; lr?: number; hyperparameters?: Record<string, number> }[] = [
+export const DEFAULT_METHOD_ENTRIES: readonly { name: string; modality?: Modality | Modality[]; lr?: number; hyperparameters?: Record<string, number | string> }[] = [
   { name: 'ga' }, { name: 'gd' }, { name: 'kl' }, { name: 'npo', modality: ['text', 'vision', 'joint'] },
   { name: 'npo', modality: 'joint', hyperparameters: { alpha: 3 } }, { name: 'simnpo' }, { name: 'idk' },
-  { name: 'dpo' }, { name: 'retain_ft' }, { name: 'rmu', lr: 1e-3, hyperparameters: { alpha: 10 } }, { name: 'scrub' }, { name: 'undial' }, { name: 'llmu' }, { name: 'sku' },
+  { name: 'dpo' }, { name: 'retain_ft' }, { name: 'rmu', lr: 1e-3, hyperparameters: { alpha: 30, params: 'mlp' } }, { name: 'scrub' }, { name: 'undial' }, { name: 'llmu' }, { name: 'sku' },
 ];
 
 // The name is the run directory's last segment (runs/<name>): '.' or '..' would name a directory above it.
