@@ -24,6 +24,7 @@ import { type EncodedSample, type Sample, bucketLength } from '../batch.ts';
 import { collate, expandImagePlaceholder } from '../chat.ts';
 import { writeCheckpointFiles } from '../checkpoint.ts';
 import { hasLora, mergeLora } from '../lora.ts';
+import { linear } from '../transformer.ts';
 import {
   type BatchShape, type DecodeStepInputs, type ForwardOutputs, type ForwardWants, type JsonValue, type KV, type LoadedModel,
   type ModelBatch, type ModelDims, type ModelInputs, type ModelKind,
@@ -85,9 +86,8 @@ export interface LlavaInputs {
 export function imageFeatures(P: ParamLookup, c: LlavaConfig, pixels: Tensor): Tensor {
   let f = clipFeatures(P, c.vision, c.featureLayer, pixels);
   if (c.selectStrategy === 'default') f = f.slice([1], [f.shape[1]], [1]);
-  const bias = c.projectorBias;
-  const h = f.linear(P(`${PROJECTOR}.linear_1.weight`), bias ? P(`${PROJECTOR}.linear_1.bias`) : null);
-  return activate(h, c.projectorAct).linear(P(`${PROJECTOR}.linear_2.weight`), bias ? P(`${PROJECTOR}.linear_2.bias`) : null);
+  const h = linear(f, P, `${PROJECTOR}.linear_1`, c.projectorBias);
+  return linear(activate(h, c.projectorAct), P, `${PROJECTOR}.linear_2`, c.projectorBias);
 }
 
 /** The forward pass on declared inputs (training, scoring, generation's prefill, export). */
@@ -139,8 +139,13 @@ export class LlavaModel implements LoadedModel {
     if (count !== (image ? 1 : 0)) {
       throw new UserError(`${join(this.src.dir, 'tokenizer_config.json')}: the chat_template writes the image token ${count} times for ${image ? 'an image' : 'a text-only'} turn, expected ${image ? 1 : 0}`);
     }
-    if (!image) return { ids: t.ids, labels: t.labels, image: null, imageAt: -1 };
-    const ex = expandImagePlaceholder(t.ids, t.labels, this.config.imageTokens, id);
+    // llava-1.5's template ends an answer with a space, not </s>; LLaVA's training conversations end with </s>,
+    // so an answer the template does not close gets eos (labelled) and generation learns to stop.
+    const eos = this.tokenizer.special.eos;
+    const ids = sample.answer !== undefined && !t.labels.includes(eos) ? [...t.ids, eos] : t.ids;
+    const labels = ids.length > t.ids.length ? [...t.labels, eos] : t.labels;
+    if (!image) return { ids, labels, image: null, imageAt: -1 };
+    const ex = expandImagePlaceholder(ids, labels, this.config.imageTokens, id);
     return { ids: ex.ids, labels: ex.labels, image: sample.image, imageAt: ex.imagePositions[0] };
   }
 
