@@ -4,9 +4,12 @@
  * on CLEAR's captions, face names and QA (the loss falls), unlearn with every method of the registry (each
  * trains, its loss finite; GA and NPO raise the forget loss; RMU steers the decoder's hidden states), then
  * evaluate on the CLEAR benchmark (image tasks) and the TOFU one, saving and reloading between stages.
+ * Then `clearbench run` with the LLaVA as model.hf: target fine-tuned as the CLEAR reference does (LoRA,
+ * gradient accumulation, weight decay, the vision tower frozen), gold, GA / NPO / RMU on both modalities,
+ * the CLEAR benchmark, the leaderboard.
  */
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSynthetic } from '../../../src/data/synth/generate.ts';
@@ -25,6 +28,9 @@ import { loadModel } from '../../../src/models/model-kinds.ts';
 import { writeRandomLlavaCheckpoint } from '../../../src/models/hf/init.ts';
 import { LLAVA_KIND_ID } from '../../../src/models/hf/llava-model.ts';
 import { type LoadedModel } from '../../../src/models/model.ts';
+import { readSafetensors } from '../../../src/models/safetensors.ts';
+import { plainDisplay } from '../../../src/pipeline/console.ts';
+import { runPipeline } from '../../../src/pipeline/run-pipeline.ts';
 import { measure } from '../../helpers/measure.ts';
 
 export const LLAVA_TEMPLATE = "{% for m in messages %}{% if m.role == 'user' %}<|user|>{% for c in m.content %}{% if c.type == 'image' %}<|image|>{% else %}{{ c.text }}{% endif %}{% endfor %}"
@@ -124,4 +130,65 @@ describe('a tiny random LLaVA through fine-tune → unlearn → evaluate', () =>
       for (const t of Object.values(summary.tasks)) expect(t.n).toBeGreaterThan(0);
     }
   }, 120_000);
+});
+
+describe('clearbench run with a LLaVA model.hf', () => {
+  const MODELS = ['base', 'ga-s0-forget10', 'gold-forget10', 'npo-s0-forget10', 'rmu-s0-forget10', 'target'];
+  let run: string;
+  let failed: unknown[];
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clearbench-llava-run-'));
+    // Byte-level BPE: any text encodes, so a small corpus suffices for the tokenizer.
+    const tokenizer = trainBpe(['The author was born in a small town and writes novels about the sea.'], { vocabSize: 300, minFrequency: 1 });
+    writeRandomLlavaCheckpoint(join(dir, 'llava'), { config: tinyLlavaConfig(300), tokenizer, tokenizerConfig: { chat_template: LLAVA_TEMPLATE, eos_token: '<|eos|>', pad_token: '<|pad|>' }, layout: 'legacy' }, 2);
+    const config = join(dir, 'llava.yaml');
+    writeFileSync(config, `
+name: llava
+data: { source: synthetic, synthetic: { persons: 5, images_per_person: 1, well_known: 6, seed: 1 } }
+model:
+  hf: ${join(dir, 'llava')}
+  recipes:
+    target: { epochs: 2, lr: 3.0e-3, batch_size: 4, grad_accumulation: 2, weight_decay: 0.01, frozen: [model.vision_tower.], lora: { rank: 4, alpha: 16, targets: ['model.language_model.layers.*.self_attn.*', 'model.language_model.layers.*.mlp.*'] } }
+    gold: { epochs: 1, lr: 3.0e-3, batch_size: 8, frozen: [model.vision_tower.] }
+unlearning: { epochs: 1, lr: 1.0e-3, batch_size: 4, modality: joint, frozen: [model.vision_tower.] }
+methods:
+  - name: ga
+  - name: npo
+  - name: rmu
+eval: { benchmarks: [clear], relearn_steps: 0, ds_size: 4, max_new_tokens: 4 }
+threads: 1
+jobs: 2
+`);
+    run = join(dir, 'run');
+    process.env.CLEARBENCH_CACHE = join(dir, 'cache');
+    try {
+      failed = (await runPipeline({ config, out: run, display: plainDisplay(() => undefined), print: () => undefined })).outcome!.failed;
+    } finally {
+      delete process.env.CLEARBENCH_CACHE;
+    }
+  }, 240_000);
+
+  test('every stage runs, every model is evaluated on CLEAR, the leaderboard ranks the methods', () => {
+    expect(failed).toEqual([]);
+    expect(readdirSync(join(run, 'models')).sort()).toEqual(MODELS);
+    for (const m of MODELS) expect(existsSync(join(run, 'models', m, 'eval', 'clear-forget10', 'summary.json'))).toBe(true);
+    const board = readFileSync(join(run, 'leaderboard.md'), 'utf8');
+    for (const m of ['ga', 'npo', 'rmu']) expect(board).toContain(m);
+  });
+
+  test('the checkpoints keep the legacy layout and names, the vision tower untouched by fine-tuning', () => {
+    const weights = (m: string) => readSafetensors(join(run, 'models', m, 'checkpoint', 'model.safetensors')).tensors;
+    const base = weights('base');
+    const target = weights('target');
+    const cfg = JSON.parse(readFileSync(join(run, 'models', 'target', 'checkpoint', 'config.json'), 'utf8')) as { architectures: string[]; clearbench: { training: Record<string, unknown> } };
+    expect(cfg.architectures).toEqual(['LlavaForConditionalGeneration']);
+    expect(cfg.clearbench.training).toMatchObject({ recipe: 'target', grad_accumulation: 2, frozen: ['model.vision_tower.'], lora: { rank: 4, alpha: 16 } });
+    expect([...target.keys()].sort()).toEqual([...base.keys()].sort());
+    expect([...target.keys()].some((n) => n.startsWith('language_model.model.layers.'))).toBe(true);
+    const q = 'vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight';
+    expect(target.get(q)!.bytes).toEqual(base.get(q)!.bytes);
+    const d = 'language_model.model.layers.0.mlp.down_proj.weight';
+    expect(target.get(d)!.bytes).not.toEqual(base.get(d)!.bytes);
+  });
 });
