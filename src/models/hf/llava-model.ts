@@ -69,6 +69,11 @@ export function llavaParamShapes(c: LlavaConfig): { name: string; shape: number[
   ];
 }
 
+/** The linear layers LoRA may adapt: the computed tower's, the projector's and the decoder's projections. */
+export function llavaLinearPrefixes(c: LlavaConfig): string[] {
+  return [...clipLinearPrefixes(c.featureLayer), `${PROJECTOR}.linear_1`, `${PROJECTOR}.linear_2`, ...decoderLinearPrefixes(c.text).map(textName)];
+}
+
 /** Graph inputs of one batch (the VLM's feed names, so generation and scoring feed it unchanged). */
 export interface LlavaInputs {
   ids: Tensor;
@@ -244,7 +249,7 @@ export class LlavaModel implements LoadedModel {
   }
 
   linearLayers(): string[] {
-    return [...clipLinearPrefixes(this.config.featureLayer), `${PROJECTOR}.linear_1`, `${PROJECTOR}.linear_2`, ...decoderLinearPrefixes(this.config.text).map(textName)];
+    return llavaLinearPrefixes(this.config);
   }
 
   defaultTrainable(name: string): boolean {
