@@ -30,6 +30,7 @@ import {
   type ModelBatch, type ModelDims, type ModelInputs, type ModelKind,
 } from '../model.ts';
 import { type HfTokenizerParts, loadHfTokenizer } from './hf-model.ts';
+import { tokenString } from './chat-template.ts';
 import { decoderForward, decoderHead, decoderLinearPrefixes, decoderParamShapes, decoderStep, maxSeqOf } from './decoder.ts';
 import { INDEX_FILE, SINGLE_FILE, hubWeightFiles } from './weights.ts';
 import { type LlavaConfig, parseLlavaConfig } from './llava-config.ts';
@@ -136,6 +137,13 @@ export class LlavaModel implements LoadedModel {
     this.dims = { layers: t.layers, dModel: t.hidden, vocabSize: t.vocabSize, maxSeq: maxSeqOf(t) };
   }
 
+  /** The id put before every sequence when tokenizer_config.json asks for it (add_bos_token). */
+  private get bosId(): number | undefined {
+    const tc = this.src.tok.tokenizerConfig;
+    const token = tokenString(tc.bos_token);
+    return tc.add_bos_token === true && token ? this.tokenizer.tokenToId(token) : undefined;
+  }
+
   encode(sample: Sample): EncodedSample {
     const image = sample.image !== null;
     const t = this.src.tok.chat.encode(this.tokenizer, sample.question, sample.answer, this.src.tok.specialIds, image);
@@ -147,8 +155,15 @@ export class LlavaModel implements LoadedModel {
     // llava-1.5's template ends an answer with a space, not </s>; LLaVA's training conversations end with </s>,
     // so an answer the template does not close gets eos (labelled) and generation learns to stop.
     const eos = this.tokenizer.special.eos;
-    const ids = sample.answer !== undefined && !t.labels.includes(eos) ? [...t.ids, eos] : t.ids;
-    const labels = ids.length > t.ids.length ? [...t.labels, eos] : t.labels;
+    let ids = sample.answer !== undefined && !t.labels.includes(eos) ? [...t.ids, eos] : t.ids;
+    let labels = ids.length > t.ids.length ? [...t.labels, eos] : t.labels;
+    // LlavaProcessor tokenizes the rendered text with the tokenizer's special tokens: a Llama tokenizer
+    // (add_bos_token) puts <s> first, which llava-1.5's template does not write.
+    const bos = this.bosId;
+    if (bos !== undefined && ids[0] !== bos) {
+      ids = [bos, ...ids];
+      labels = [IGNORE_LABEL, ...labels];
+    }
     if (!image) return { ids, labels, image: null, imageAt: -1 };
     const ex = expandImagePlaceholder(ids, labels, this.config.imageTokens, id);
     return { ids: ex.ids, labels: ex.labels, image: sample.image, imageAt: ex.imagePositions[0] };
@@ -211,22 +226,22 @@ export class LlavaModel implements LoadedModel {
     const { B, S } = shape;
     const s = this.config.vision.imageSize;
     const ids = g.input('input_ids', [B, S], 'int64');
-    const mask = g.input('attention_mask', [B, S], 'int64').cast('float32');
-    // Row-wise cumulative sums as a product with an upper-triangular matrix of ones (exact for these counts).
-    const upper = new Float32Array(S * S);
-    for (let i = 0; i < S; i++) for (let j = i; j < S; j++) upper[i * S + j] = 1;
-    const tri = g.constant(upper, [S, S]);
-    const cumsum = (t: Tensor) => t.matmul(tri).sub(1).relu().cast('int64');
-    const x: LlavaInputs = { ids, positions: cumsum(mask), keyMask: mask };
+    const mask = g.input('attention_mask', [B, S], 'int64');
+    // max(cumsum along the row − 1, 0), in int64 (the graph is never differentiated).
+    const countFrom0 = (t: Tensor) => {
+      const c = g.op1('CumSum', [t, g.scalar(1, 'int64')], {}, t.shape, 'int64').sub(1);
+      return c.less(0).where(0, c);
+    };
+    const x: LlavaInputs = { ids, positions: countFrom0(mask), keyMask: mask.cast('float32') };
     const doc: Record<string, string> = {
       input_ids: `int64 [B, S]: token ids; each image is ${this.config.imageTokens} image tokens (id ${this.config.imageTokenId})`,
       attention_mask: 'int64 [B, S]: 1 on real tokens, 0 on padding (positions count the real tokens from 0)',
     };
     if (shape.image) {
       x.images = g.input('pixel_values', [B, 3, s, s]);
-      const slot = ids.equal(this.config.imageTokenId).cast('float32');
-      x.imageIndex = cumsum(slot);
-      x.imageSlot = slot.unsqueeze(-1);
+      const slot = ids.equal(this.config.imageTokenId);
+      x.imageIndex = countFrom0(slot.cast('int64'));
+      x.imageSlot = slot.cast('float32').unsqueeze(-1);
       doc.pixel_values = `float32 [B, 3, ${s}, ${s}]: one image per row, as preprocessor_config.json prepares it`;
     }
     return { inputs: x as unknown as ModelInputs, doc };

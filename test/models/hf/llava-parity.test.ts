@@ -10,7 +10,7 @@
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
 import * as ort from 'onnxruntime-node';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Graph, type Tensor } from '../../../src/engine/graph.ts';
@@ -197,6 +197,17 @@ describe('the chat format', () => {
     const b = model.batch([s, model.encode({ question: 'Where is it?', answer: 'Here', image })], { padSide: 'left' });
     const slot = b.feeds.image_slot as Float32Array;
     expect(slot.reduce((a, x) => a + x, 0)).toBe(2 * N);
+  });
+
+  test('a Llama tokenizer\'s add_bos_token puts <s> first, as the processor\'s tokenizer call does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llava-bos-'));
+    cpSync(join(FIXTURES, 'llava-legacy-f32'), dir, { recursive: true });
+    const tc = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...tc, add_bos_token: true }));
+    const withBos = loadModel(dir) as LlavaModel;
+    const s = withBos.encode({ question: 'Who?', image: new Float32Array(3 * 28 * 28) });
+    expect(s.ids[0]).toBe(withBos.tokenizer.tokenToId('<s>'));
+    expect(s.ids.slice(1)).toEqual(model.encode({ question: 'Who?', image: new Float32Array(3 * 28 * 28) }).ids);
   });
 });
 
