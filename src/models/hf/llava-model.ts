@@ -283,8 +283,13 @@ export class LlavaModel implements LoadedModel {
     }));
     for (const [name, t] of this.src.unused) tensors.push({ name: fromCurrent(name, this.src.layout), shape: t.shape, data: t.data });
     const files = hubWeightFiles(tensors);
-    const config: Record<string, unknown> = { ...this.src.rawConfig, torch_dtype: 'float32' };
-    if ('dtype' in config) config.dtype = 'float32';
+    // The weights are written F32, which the dtype keys (top level and nested; `dtype` in newer transformers) say.
+    const f32 = (c: Record<string, unknown>) => ({ ...c, ...('torch_dtype' in c ? { torch_dtype: 'float32' } : {}), ...('dtype' in c ? { dtype: 'float32' } : {}) });
+    const config: Record<string, unknown> = { ...f32(this.src.rawConfig), torch_dtype: 'float32' };
+    for (const key of ['text_config', 'vision_config']) {
+      const sub = config[key];
+      if (sub && typeof sub === 'object' && !Array.isArray(sub)) config[key] = f32(sub as Record<string, unknown>);
+    }
     if (training !== undefined) config.clearbench = { training };
     files.set(CONFIG, `${JSON.stringify(config, null, 2)}\n`);
     files.set('tokenizer.json', serializeTokenizerJson(this.tokenizer.toJSON()));

@@ -171,6 +171,7 @@ describe.each(NAMES)('%s', (name) => {
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(cfg.architectures).toEqual(['LlavaForConditionalGeneration']);
     expect(cfg.clearbench).toEqual({ training: { recipe: 'test' } });
+    expect([cfg.torch_dtype, (cfg.text_config as Record<string, unknown>).torch_dtype]).toEqual(['float32', 'float32']);
     for (const f of ['preprocessor_config.json', 'chat_template.json']) expect(readFileSync(join(out, f), 'utf8')).toBe(readFileSync(join(dir, f), 'utf8'));
   });
 });
