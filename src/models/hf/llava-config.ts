@@ -50,7 +50,7 @@ const GENERIC = new Set([
   'output_scores', 'return_dict_in_generate', 'forced_bos_token_id', 'forced_eos_token_id', 'remove_invalid_values',
   'exponential_decay_length_penalty', 'suppress_tokens', 'begin_suppress_tokens', 'finetuning_task', 'id2label', 'label2id',
   'tokenizer_class', 'prefix', 'bos_token_id', 'pad_token_id', 'eos_token_id', 'sep_token_id', 'decoder_start_token_id', 'task_specific_params',
-  'problem_type', 'architectures',
+  'problem_type', 'architectures', '_attn_implementation', '_attn_implementation_autoset', 'attn_implementation',
 ]);
 
 /** LlamaConfig / Qwen2Config defaults for the keys a LLaVA text_config may leave out. */

@@ -23,7 +23,7 @@ import { loadModel } from '../../../src/models/model-kinds.ts';
 import { addLora, mergeLora } from '../../../src/models/lora.ts';
 import { readSafetensors, float32Of } from '../../../src/models/safetensors.ts';
 import { buildExport } from '../../../src/models/export.ts';
-import { LLAVA_KIND_ID, type LlavaModel } from '../../../src/models/hf/llava-model.ts';
+import { LLAVA_KIND_ID, type LlavaModel, llavaParamShapes } from '../../../src/models/hf/llava-model.ts';
 import { parseLlavaConfig } from '../../../src/models/hf/llava-config.ts';
 import { parsePreprocessor, preprocessImage } from '../../../src/models/hf/preprocessor.ts';
 import { UserError } from '../../../src/util/errors.ts';
@@ -263,6 +263,9 @@ describe('config.json', () => {
     }, 'config.json');
     expect([c.text.hidden, c.text.layers, c.text.heads, c.text.intermediate, c.text.vocabSize, c.text.tied]).toEqual([4096, 32, 32, 11008, 32064, false]);
     expect([c.vision.act, c.featureLayer, c.imageTokens, c.imageTokenId]).toEqual(['quick_gelu', 23, 576, 32000]);
+    // llava-1.5-7b has 7,063,427,072 parameters; the forward reads all but CLIP's last layer (12,596,224) and post_layernorm (2,048).
+    const read = llavaParamShapes(c).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    expect(read).toBe(7_063_427_072 - 12_596_224 - 2_048);
   });
 
   test.each([
