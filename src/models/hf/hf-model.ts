@@ -64,14 +64,17 @@ export interface HfTokenizerParts {
 }
 
 /**
- * The chat template: tokenizer_config.json's, else the processor's chat_template.json or chat_template.jinja
- * (where vision–language checkpoints keep it).
+ * The chat template: tokenizer_config.json's, else the processor's chat_template.jinja or chat_template.json
+ * (where vision–language checkpoints keep it). A vision–language model reads the processor's first, as its
+ * processor's apply_chat_template does.
  */
-function chatTemplateOf(dir: string, tc: Record<string, unknown>): unknown {
-  if (tc.chat_template !== undefined) return tc.chat_template;
-  if (existsSync(join(dir, 'chat_template.jinja'))) return readFileSync(join(dir, 'chat_template.jinja'), 'utf8');
-  if (existsSync(join(dir, 'chat_template.json'))) return readJson(join(dir, 'chat_template.json')).chat_template;
-  return undefined;
+function chatTemplateOf(dir: string, tc: Record<string, unknown>, processorFirst: boolean): unknown {
+  const processor = (): unknown => {
+    if (existsSync(join(dir, 'chat_template.jinja'))) return readFileSync(join(dir, 'chat_template.jinja'), 'utf8');
+    if (existsSync(join(dir, 'chat_template.json'))) return readJson(join(dir, 'chat_template.json')).chat_template;
+    return undefined;
+  };
+  return processorFirst ? (processor() ?? tc.chat_template) : (tc.chat_template ?? processor());
 }
 
 /** Load tokenizer.json + tokenizer_config.json: eos is the template's end-of-turn token, pad the config's pad_token (or eos). */
@@ -80,7 +83,7 @@ export function loadHfTokenizer(dir: string, imageTokenId?: number): HfTokenizer
   const cfgPath = join(dir, TOKENIZER_CONFIG);
   const json = readJson(tokPath);
   const tc = readJson(cfgPath);
-  const template = chatTemplateOf(dir, tc);
+  const template = chatTemplateOf(dir, tc, imageTokenId !== undefined);
   if (typeof template !== 'string') {
     throw new UserError(`${cfgPath} has no chat_template string (named templates and base models without one are not supported); add the model's chat_template`);
   }
