@@ -28,7 +28,7 @@
  *     4-layer small preset both rules give ℓ = 1.
  *   params down_proj: WMDP trains param_ids [6] of layers 5,6,7 = mlp.down_proj.weight of ℓ−2..ℓ (also
  *     OpenUnlearning's configs/trainer/RMU.yaml, commented regex model\.layers\.(5|6|7)\.mlp\.down_proj\.weight);
- *     here fc2.weight, the MLP's output projection.
+ *     here fc2.weight (the built-in models) or down_proj.weight (Hugging Face decoders), the MLP's output projection.
  *   alpha 1200: WMDP's README command for Zephyr-7B (--alpha 1200,1200), also adaptive RMU's default.
  *   beta 5: adaptive RMU's code (--scale, default 5.0).
  *   c 6.5 (used only with adaptive: false): WMDP's README command for Zephyr-7B (--steering_coeffs 6.5,6.5).
@@ -66,7 +66,10 @@ export function answerTokenMask(labelMask: Tensor): Tensor {
   return Tensor.concat([first, labelMask.slice([0], [S - 1], [1])], 1);
 }
 
-const MLP_PARAM = /^lm\.blocks\.(\d+)\.mlp\.(fc[12])\.(weight|bias)$/;
+/** A decoder layer's MLP parameter: the built-in VLM's fc1/fc2, or a Hugging Face decoder's (LLaVA's included) gate/up/down_proj. */
+const MLP_PARAM = /^(?:lm\.blocks|model\.layers|model\.language_model\.layers)\.(\d+)\.mlp\.(fc1|fc2|gate_proj|up_proj|down_proj)\.(weight|bias)$/;
+/** The MLP's output projection. */
+const OUT_PROJ = new Set(['fc2', 'down_proj']);
 
 export default defineMethod({
   name: 'rmu',
@@ -87,7 +90,7 @@ export default defineMethod({
     const l = rmuLayer(h, model);
     const m = MLP_PARAM.exec(param);
     if (!m || Number(m[1]) < l - 2 || Number(m[1]) > l) return false;
-    return h.params === 'mlp' || (m[2] === 'fc2' && m[3] === 'weight');
+    return h.params === 'mlp' || (OUT_PROJ.has(m[2]) && m[3] === 'weight');
   },
   loss: ({ h, s, model, constant, rng, hiddenNorm }) => {
     const l = rmuLayer(h, model);

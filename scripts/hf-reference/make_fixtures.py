@@ -110,8 +110,9 @@ def rms_norm(x, w, eps):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 
 
-def forward(cfg, W, ids, positions, key_mask, lora=None):
-    """Logits [B, S, V]. W: hub names -> float64 tensors ([out, in] projections). lora: prefix -> (A [in, r], B [r, out], scale)."""
+def forward(cfg, W, ids, positions, key_mask, lora=None, embeds=None):
+    """Logits [B, S, V]. W: hub names -> float64 tensors ([out, in] projections). lora: prefix -> (A [in, r], B [r, out], scale).
+    embeds: input embeddings [B, S, D] in place of the ids' (LLaVA's, with the image features placed)."""
     B, S = ids.shape
     H, KVH, dh = cfg['num_attention_heads'], cfg['num_key_value_heads'], cfg['head_dim']
     eps = cfg['rms_norm_eps']
@@ -132,7 +133,7 @@ def forward(cfg, W, ids, positions, key_mask, lora=None):
     allowed = torch.tril(torch.ones(S, S, dtype=torch.bool))[None, None] & key_mask[:, None, None, :].bool()
     qkv_bias = cfg['model_type'] == 'qwen2' or cfg.get('attention_bias', False)
     o_bias = cfg['model_type'] == 'llama' and cfg.get('attention_bias', False)
-    h = W['model.embed_tokens.weight'][ids]
+    h = W['model.embed_tokens.weight'][ids] if embeds is None else embeds
     for l in range(cfg['num_hidden_layers']):
         p = f'model.layers.{l}'
         a = rms_norm(h, W[p + '.input_layernorm.weight'], eps)

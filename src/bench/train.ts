@@ -26,6 +26,9 @@ import { initHfParams } from '../models/hf/init.ts';
 import { paramsFromHub } from '../models/hf/hf-model.ts';
 import { INDEX_FILE, SINGLE_FILE } from '../models/hf/weights.ts';
 import { addLora, linearPrefixes } from '../models/lora.ts';
+import { type LlavaConfig, isLlavaConfig, parseLlavaConfig } from '../models/hf/llava-config.ts';
+import { type LlavaInputs, VISION_TOWER, llavaForward, llavaLinearPrefixes, llavaParamsFromHub } from '../models/hf/llava-model.ts';
+import { initLlavaParams } from '../models/hf/init.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface TrainBenchOptions {
@@ -48,7 +51,7 @@ export interface TrainBenchOptions {
 export interface TrainBenchResult {
   /** 'lm', the VLM preset's name, or the Hugging Face architecture. */
   model_name: string;
-  model: CausalLMConfig | VLMConfig | HfDecoderConfig;
+  model: CausalLMConfig | VLMConfig | HfDecoderConfig | LlavaConfig;
   /** For a model directory: whether its weights were random (config.json only). */
   random_weights?: boolean;
   /** The model's parameters, adapters not counted. */
@@ -156,7 +159,7 @@ export async function benchTrain(opts: TrainBenchOptions = {}, onStep?: (i: numb
 }
 
 interface MeasureJob {
-  cfg: CausalLMConfig | VLMConfig | HfDecoderConfig;
+  cfg: CausalLMConfig | VLMConfig | HfDecoderConfig | LlavaConfig;
   /** The model's name when it is not `opts.model`. */
   name?: string;
   /** The layers LoRA adapts when the model names them. */
@@ -202,6 +205,7 @@ function hfJob(dir: string, store: ParamStore, B: number, T: number, rng: Rng, s
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new UserError(`${dir} has no config.json; --model takes lm, a VLM preset or a Hugging Face model directory`);
   const raw = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+  if (isLlavaConfig(raw)) return llavaJob(dir, raw, store, B, T, rng, seed);
   const c = parseHfConfig(raw, configPath);
   if (T > maxSeqOf(c)) throw new UserError(`--seq ${T} is longer than ${c.architecture}'s ${maxSeqOf(c)} positions`);
   const random = !existsSync(join(dir, SINGLE_FILE)) && !existsSync(join(dir, INDEX_FILE));
@@ -221,4 +225,57 @@ function hfJob(dir: string, store: ParamStore, B: number, T: number, rng: Rng, s
     return { loss: tokenCE(decoderForward(g, bindParams(g, store), c, x).logits, t) };
   };
   return { job: { cfg: c, name: c.architecture, linearLayers: decoderLinearPrefixes(c), imageTokens: 0, key: 'bench', build, feeds: { ids, positions, targets } }, random };
+}
+
+/**
+ * A LLaVA's training step on B rows of one random image (its image tokens first) and random text to T
+ * tokens, the text labelled, the vision tower frozen as CLEAR fine-tunes it; its weights when the directory
+ * has them, else random ones.
+ */
+function llavaJob(dir: string, raw: Record<string, unknown>, store: ParamStore, B: number, T: number, rng: Rng, seed: number): { job: MeasureJob; random: boolean } {
+  const configPath = join(dir, 'config.json');
+  const c = parseLlavaConfig(raw, configPath);
+  const n = c.imageTokens;
+  if (T <= n) throw new UserError(`--seq ${T} leaves no text after the ${n} image tokens of ${configPath}`);
+  if (T > maxSeqOf(c.text)) throw new UserError(`--seq ${T} is longer than the LLaVA decoder's ${maxSeqOf(c.text)} positions`);
+  const random = !existsSync(join(dir, SINGLE_FILE)) && !existsSync(join(dir, INDEX_FILE));
+  const params = random ? initLlavaParams(c, seed, typeof raw.initializer_range === 'number' ? raw.initializer_range : 0.02) : llavaParamsFromHub(dir, c).params;
+  for (const e of params.entries()) store.add(e.name, e.shape, e.data, !e.name.startsWith(VISION_TOWER));
+  const V = c.text.vocabSize;
+  const ids = new BigInt64Array(B * T);
+  const targets = new BigInt64Array(B * T).fill(BigInt(IGNORE_LABEL));
+  const positions = new BigInt64Array(B * T);
+  const index = new BigInt64Array(B * T);
+  const slot = new Float32Array(B * T);
+  const s = c.vision.imageSize;
+  const images = Float32Array.from({ length: B * 3 * s * s }, () => rng.next() * 2 - 1);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      positions[i] = BigInt(t);
+      if (t < n) {
+        ids[i] = BigInt(c.imageTokenId);
+        index[i] = BigInt(t);
+        slot[i] = 1;
+      } else {
+        let id = rng.int(V);
+        if (id === c.imageTokenId) id = (id + 1) % V;
+        ids[i] = BigInt(id);
+      }
+      if (t + 1 >= n && t + 1 < T) targets[i] = BigInt(rng.int(V));
+    }
+  }
+  const build = (g: Graph) => {
+    const x: LlavaInputs = {
+      ids: g.input('ids', [B, T], 'int64'), positions: g.input('positions', [B, T], 'int64'),
+      images: g.input('images', [B, 3, s, s]), imageIndex: g.input('image_index', [B, T], 'int64'), imageSlot: g.input('image_slot', [B, T, 1]),
+    };
+    const t = g.input('targets', [B, T], 'int64');
+    return { loss: tokenCE(llavaForward(g, bindParams(g, store), c, x).logits, t) };
+  };
+  const layers = llavaLinearPrefixes(c).filter((l) => !l.startsWith(VISION_TOWER));
+  return {
+    job: { cfg: c, name: 'LlavaForConditionalGeneration', linearLayers: layers, imageTokens: n, key: 'bench', build, feeds: { ids, positions, images, image_index: index, image_slot: slot, targets } },
+    random,
+  };
 }

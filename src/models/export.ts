@@ -53,7 +53,8 @@ export function buildExport(model: LoadedModel, shape: ExportShape): ExportedMod
   if (seq > maxSeq) throw new UserError(`export sequence length ${seq} exceeds the model's ${maxSeq} positions; pass --seq ${maxSeq} or less`);
   const g = new Graph({ portable: true });
   const P = bindParams(g, store);
-  const x = model.declareInputs(g, { B: batch, S: seq, image, keyMask: true });
+  const own = model.exportInputs?.(g, { B: batch, S: seq, image });
+  const x = own?.inputs ?? model.declareInputs(g, { B: batch, S: seq, image, keyMask: true });
   const { logits } = model.forward(g, P, x);
   const weights = g.params();
   const bytesNeeded = weights.reduce((n, t) => n + 4 * t.size, 0);
@@ -64,7 +65,7 @@ export function buildExport(model: LoadedModel, shape: ExportShape): ExportedMod
     embed: store.feeds(),
     metadata: {
       'clearbench.model_config': JSON.stringify(model.describe()),
-      'clearbench.inputs': JSON.stringify(INPUT_DOC),
+      'clearbench.inputs': JSON.stringify(own?.doc ?? INPUT_DOC),
       'clearbench.outputs': JSON.stringify({ logits: `float [B, S, V]: next-token logits at every position` }),
     },
   });

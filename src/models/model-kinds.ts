@@ -10,19 +10,21 @@ import { CONFIG_FILE, checkpointDir } from './checkpoint.ts';
 import { type LoadedModel, type ModelKind } from './model.ts';
 import { VLM_KIND } from './vlm-model.ts';
 import { HF_KIND, HF_KIND_ID, isHfConfig } from './hf/hf-model.ts';
+import { LLAVA_KIND, LLAVA_KIND_ID } from './hf/llava-model.ts';
+import { isLlavaConfig } from './hf/llava-config.ts';
 
-export const MODEL_KINDS: readonly ModelKind[] = [VLM_KIND, HF_KIND];
+export const MODEL_KINDS: readonly ModelKind[] = [VLM_KIND, HF_KIND, LLAVA_KIND];
 
 /**
  * The format config.json declares (a Hugging Face config, which names `architectures` and no format, is the
- * HF kind), or undefined when it cannot be read (the default kind then says what is wrong).
+ * HF kind, or the LLaVA kind for LlavaForConditionalGeneration), or undefined when it cannot be read (the default kind then says what is wrong).
  */
 function declaredFormat(dir: string): unknown {
   const path = join(dir, CONFIG_FILE);
   if (!existsSync(path)) return undefined;
   try {
     const json = JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown } | null;
-    return isHfConfig(json) ? HF_KIND_ID : json?.format;
+    return isLlavaConfig(json) ? LLAVA_KIND_ID : isHfConfig(json) ? HF_KIND_ID : json?.format;
   } catch {
     return undefined;
   }

@@ -118,6 +118,11 @@ export interface LoadedModel {
   /** Shape of one layer's key (or value) cache for B rows and Smax columns. */
   kvCacheShape(B: number, Smax: number): number[];
 
+  /**
+   * The inputs an exported file takes, when they are not declareInputs' (LLaVA exports Hugging Face's
+   * input_ids / attention_mask / pixel_values and derives its own from them in the graph), with what each means.
+   */
+  exportInputs?(g: Graph, shape: { B: number; S: number; image: boolean }): { inputs: ModelInputs; doc: Record<string, string> };
   /** The linear layers (weight [in, out] names without `.weight`) LoRA may adapt, when the kind names them itself. */
   linearLayers?(): string[];
   /** Whether a parameter trains when the run names no frozen modules (CLEAR freezes the vision encoder). */

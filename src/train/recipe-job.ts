@@ -13,6 +13,7 @@ import { addLora, type LoraConfig } from '../models/lora.ts';
 import { loadModel } from '../models/model-kinds.ts';
 import { initPresetModel } from '../models/vlm-model.ts';
 import { HF_KIND_ID } from '../models/hf/hf-model.ts';
+import { LLAVA_KIND_ID } from '../models/hf/llava-model.ts';
 import { resolveHfSource } from '../models/hf/source.ts';
 import { UserError } from '../util/errors.ts';
 import { trainLogPath } from '../results/layout.ts';
@@ -138,7 +139,7 @@ async function adoptHfCheckpoint(r: RecipeJob): Promise<TrainSummary> {
   const { dir, commit } = await resolveHfSource(r.hf!, revision, { cacheDir: r.hub?.cacheDir ?? undefined, hubUrl: r.hub?.hubUrl ?? undefined });
   const model = loadModel(dir);
   const key = r.recipe === 'base' ? 'model.hf' : r.recipe === 'target' ? 'model.target.hf' : `model.gold.${r.split}.hf`;
-  if (model.kind.id !== HF_KIND_ID) throw new UserError(`${key} ${r.hf} is not a Hugging Face checkpoint (its config.json names no architectures)`);
+  if (model.kind.id !== HF_KIND_ID && model.kind.id !== LLAVA_KIND_ID) throw new UserError(`${key} ${r.hf} is not a Hugging Face checkpoint (its config.json names no architectures)`);
   if (r.recipe !== 'base') {
     if (!r.from) throw new UserError(`a published ${r.recipe} is compared with its base; pass --from <base checkpoint dir>`);
     const base = loadModel(r.from);

@@ -59,6 +59,22 @@ describe('benchTrain', () => {
     expect(r.params).toBe(9_600 + 32 + 3_072 + 64 + 6_144 + 64);
   });
 
+  it('times a LLaVA checkpoint directory (image tokens first, the vision tower frozen), full and LoRA', async () => {
+    const dir = join(import.meta.dirname, '../fixtures/hf/llava-legacy-f32');
+    const r = await benchTrain({ modelDir: dir, batch: 2, seq: 16, steps: 3, warmup: 1, threads: 1 });
+    expect(r.model_name).toBe('LlavaForConditionalGeneration');
+    expect(r.random_weights).toBe(false);
+    expect(r.image_tokens).toBe(4);
+    // CLIP layer 0 (the one the feature layer −2 reads of two): 2 LNs 64 + q,k,v,out 4·(16·16 + 16) + fc1/fc2 2·16·32 + 32 + 16;
+    // embeddings 3·14·14·16 + 16 + 5·16 and pre_layrnorm 32 — frozen, so the trained count leaves them out.
+    const vision = 64 + 4 * 272 + 1024 + 48 + 9408 + 16 + 80 + 32;
+    expect(r.params - r.trainable_params).toBe(vision);
+    expect(r.last_loss).toBeLessThan(r.first_loss);
+    const lora = await benchTrain({ modelDir: dir, batch: 2, seq: 16, steps: 2, warmup: 1, threads: 1, lora: 2 });
+    expect(Number.isFinite(lora.last_loss)).toBe(true);
+    await expect(benchTrain({ modelDir: dir, batch: 1, seq: 4, steps: 1, warmup: 0, threads: 1 })).rejects.toThrow(/--seq 4 leaves no text after the 4 image tokens/);
+  });
+
   it('refuses a sequence longer than the model has positions', async () => {
     await expect(benchTrain({ modelDir: FIXTURE, batch: 1, seq: 128, steps: 1, warmup: 0, threads: 1 })).rejects.toThrow(/--seq 128 is longer than LlamaForCausalLM's 64 positions/);
   });

@@ -22,6 +22,7 @@ import { loadCheckpoint, saveCheckpoint } from '../../src/models/checkpoint.ts';
 import { Tokenizer, trainBpe } from '../../src/models/tokenizer/index.ts';
 import { SPECIAL_IDS } from '../../src/models/tokenizer/special-tokens.ts';
 import { UserError } from '../../src/util/errors.ts';
+import { loadModel } from '../../src/models/model-kinds.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 const VOCAB = 64;
@@ -180,6 +181,41 @@ describe('clearbench export', () => {
     expect(proto.graph!.input!.map((i) => [i.name, i.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue))])).toEqual([
       ['ids', [1, cfg.lm.maxSeq]], ['positions', [1, cfg.lm.maxSeq]], ['key_mask', [1, cfg.lm.maxSeq]],
     ]);
+  });
+
+  test('a LLaVA checkpoint exports Hugging Face\'s inputs (input_ids, attention_mask, pixel_values) and matches the harness forward on left-padded image prompts', async () => {
+    const dir = join(ROOT, 'test', 'fixtures', 'hf', 'llava-legacy-f32');
+    const model = loadModel(dir);
+    const image = Float32Array.from({ length: 3 * 28 * 28 }, (_, i) => Math.sin(i / 7));
+    const prompts = ['Who is this?', 'Describe the picture in a few words.'].map((question, k) => model.encode({ question, image: image.map((x) => x * (k + 1)) }));
+    const batch = model.batch(prompts, { padSide: 'left' });
+    const { B, S } = batch.shape;
+    const out = join(scratch, 'out', 'llava.onnx');
+    const r = cli('--model', dir, '--out', out, '--batch', String(B), '--seq', String(S));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`logits float32[${B}, ${S}, ${model.dims.vocabSize}]`);
+
+    const g = new Graph();
+    const { logits } = model.forward(g, bindParams(g, model.params), model.declareInputs(g, batch.shape));
+    const cg = await CompiledGraph.compile(g, { logits }, { threads: 1 });
+    const want = (await cg.run({ ...model.params.feeds(), ...batch.feeds })).logits.data as Float32Array;
+    await cg.release();
+    const session = await ort.InferenceSession.create(out, { intraOpNumThreads: 1 });
+    expect([...session.inputNames]).toEqual(['input_ids', 'attention_mask', 'pixel_values']);
+    const mask = BigInt64Array.from(batch.feeds.key_mask as Float32Array, (m) => BigInt(m));
+    const got = (await session.run({
+      input_ids: new ort.Tensor('int64', batch.feeds.ids as BigInt64Array, [B, S]),
+      attention_mask: new ort.Tensor('int64', mask, [B, S]),
+      pixel_values: new ort.Tensor('float32', batch.feeds.images as Float32Array, [B, 3, 28, 28]),
+    })).logits.data as Float32Array;
+    await session.release();
+    expectClose(got, want);
+
+    const text = join(scratch, 'out', 'llava-text.onnx');
+    expect(cli('--model', dir, '--out', text, '--no-image', '--seq', '16').code).toBe(0);
+    const proto = onnxProto.onnx.ModelProto.decode(readFileSync(text));
+    expect(proto.graph!.input!.map((i) => i.name)).toEqual(['input_ids', 'attention_mask']);
   });
 
   test('a missing checkpoint, a bad shape or an unwritable path ends in one line naming the fix and a non-zero exit', () => {

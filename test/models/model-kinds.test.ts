@@ -46,11 +46,20 @@ describe('model kinds', () => {
     const config = JSON.parse(readFileSync(join(ckpt, 'config.json'), 'utf8'));
     writeFileSync(join(ckpt, 'config.json'), JSON.stringify({ ...config, format: 'llama' }));
     expect(() => loadModel(modelDir)).toThrow(UserError);
-    expect(() => modelKindOf(ckpt)).toThrow('format "llama" is not a model kind this clearbench reads (clearbench-vlm, hf-causal-lm)');
+    expect(() => modelKindOf(ckpt)).toThrow('format "llama" is not a model kind this clearbench reads (clearbench-vlm, hf-causal-lm, hf-llava)');
   });
 
   test('a Hugging Face config.json (architectures, no format) is the HF kind', () => {
     expect(modelKindOf(join(import.meta.dirname, '..', 'fixtures', 'hf', 'llama-mha-untied-f32')).id).toBe('hf-causal-lm');
+  });
+
+  test('a LlavaForConditionalGeneration config.json is the LLaVA kind, its vision tower frozen by default', () => {
+    const dir = join(import.meta.dirname, '..', 'fixtures', 'hf', 'llava-legacy-f32');
+    expect(modelKindOf(dir).id).toBe('hf-llava');
+    const m = loadModel(dir);
+    expect(m.defaultTrainable('model.vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight')).toBe(false);
+    expect(m.defaultTrainable('model.multi_modal_projector.linear_1.weight')).toBe(true);
+    expect(m.defaultTrainable('model.language_model.layers.0.self_attn.q_proj.weight')).toBe(true);
   });
 
   test('a directory without a checkpoint gets the checkpoint loader\'s own message', () => {

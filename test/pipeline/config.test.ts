@@ -313,10 +313,20 @@ describe('sweeps, names and keys', () => {
 });
 
 describe('the shipped configs', () => {
-  test.each(['default', 'smoke', 'clear'])('configs/%s.yaml validates and plans', async (name) => {
+  test.each(['default', 'smoke', 'clear', 'clear-llava'])('configs/%s.yaml validates and plans', async (name) => {
     const p = await prepareRun({ config: join(ROOT, 'configs', `${name}.yaml`), out: join(dir, 'runs', name) });
     expect(p.loaded.config.name).toBe(name);
     expect(formatPlan(p)).toContain(`run ${name} → ${join(dir, 'runs', name)}`);
+  });
+
+  test('configs/clear-llava.yaml fine-tunes llava-1.5-7b-hf with the CLEAR reference recipe and freezes its vision tower', async () => {
+    const p = await prepareRun({ config: join(ROOT, 'configs', 'clear-llava.yaml'), out: join(dir, 'runs', 'cl') });
+    const c = p.loaded.config;
+    expect([c.model.hf, c.model.revision]).toEqual(['llava-hf/llava-1.5-7b-hf', 'main']);
+    for (const r of [c.model.recipes.target, c.model.recipes.gold]) {
+      expect(r).toMatchObject({ epochs: 3, lr: 1e-5, batch_size: 4, grad_accumulation: 2, weight_decay: 0.01, frozen: ['model.vision_tower.'], lora: { rank: 8, alpha: 32 } });
+    }
+    expect([c.unlearning.lr, c.unlearning.epochs, c.unlearning.frozen]).toEqual([1e-5, 5, ['model.vision_tower.']]);
   });
 
   test('the default run has at least six methods and forget10', async () => {

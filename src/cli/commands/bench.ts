@@ -49,6 +49,10 @@ function trainedModelLine(r: TrainBenchResult): string {
   if ('lm' in m) {
     return `${r.model_name} VLM: vision ${m.vision.imageSize}px/${m.vision.patch} d ${m.vision.dModel} × ${m.vision.layers}, decoder vocab ${m.lm.vocabSize}, d ${m.lm.dModel}, ${m.lm.layers} layers`;
   }
+  if ('vision' in m && 'text' in m) {
+    const t = m.text;
+    return `LlavaForConditionalGeneration${r.random_weights ? ' (random weights)' : ''}: CLIP ${m.vision.imageSize}px/${m.vision.patch} hidden ${m.vision.hidden} × ${m.featureLayer} of ${m.vision.layers} layers (frozen), ${m.imageTokens} image tokens; ${t.architecture} vocab ${t.vocabSize}, hidden ${t.hidden}, ${t.layers} layers, ${t.heads} heads (${t.kvHeads} KV)`;
+  }
   if ('architecture' in m) {
     return `${m.architecture}${r.random_weights ? ' (random weights)' : ''}: vocab ${m.vocabSize}, hidden ${m.hidden}, ${m.layers} layers, ${m.heads} heads (${m.kvHeads} KV), MLP ${m.intermediate}${m.tied ? ', tied head' : ''}`;
   }

@@ -86,12 +86,13 @@ function wantedFiles(manifest: Manifest, configs: ConfigFiles[], requested: stri
 
 /**
  * The files of a model repo a Hugging Face model kind reads: top-level JSON (config, index, tokenizer,
- * generation and preprocessor configs), safetensors weights and the card; not PyTorch pickles, other
+ * generation and preprocessor configs, a processor's chat_template.json) and chat_template.jinja, safetensors
+ * weights and the card; not PyTorch pickles, other
  * frameworks' weights or folders (e.g. Llama's original/ checkpoint), which would double the download.
  * @throws UserError when the repo has no safetensors weights (pickled weights are not read: unsafe to load).
  */
 export function modelFiles(files: readonly ManifestFile[], repo: string, commit: string): ManifestFile[] {
-  const want = files.filter((f) => !f.path.includes('/') && (/\.(json|safetensors)$/.test(f.path) || f.path === 'README.md'));
+  const want = files.filter((f) => !f.path.includes('/') && (/\.(json|safetensors)$/.test(f.path) || f.path === 'chat_template.jinja' || f.path === 'README.md'));
   if (!want.some((f) => f.path.endsWith('.safetensors'))) {
     throw new UserError(`${repo}@${commit.slice(0, 12)} has no .safetensors weights (clearbench does not load pickled .bin/.pth files); pick a revision or repo that has them`);
   }

@@ -26,6 +26,18 @@ export interface ChatTemplateConfig {
   template: string;
   bosToken?: string;
   eosToken?: string;
+  /** A vision–language model's image token string (LLaVA's `<image>`); image turns need it. */
+  imageToken?: string;
+  /** Render message content as typed parts (a vision–language processor's template; see readsTypedContent). */
+  typedContent?: boolean;
+}
+
+/**
+ * Whether a template reads typed message content (`[{type: 'image'}, {type: 'text', text}]`, as processors'
+ * templates do) rather than a plain string.
+ */
+export function readsTypedContent(template: string): boolean {
+  return /['"]type['"]|\.type\b/.test(template);
 }
 
 export interface EncodedTurn {
@@ -43,7 +55,10 @@ export const DATE_STRING = '26 Jul 2024';
 export class ChatTemplate {
   private readonly template: Template;
 
+  private readonly typed: boolean;
+
   constructor(readonly config: ChatTemplateConfig, private readonly source: string) {
+    this.typed = config.typedContent ?? false;
     try {
       this.template = new Template(config.template);
     } catch (err) {
@@ -52,7 +67,7 @@ export class ChatTemplate {
   }
 
   /** The rendered text of a conversation. */
-  render(messages: readonly { role: string; content: string }[], addGenerationPrompt: boolean): string {
+  render(messages: readonly { role: string; content: unknown }[], addGenerationPrompt: boolean): string {
     try {
       return this.template.render({
         messages,
@@ -72,15 +87,25 @@ export class ChatTemplate {
     }
   }
 
+  /**
+   * A turn's message content: typed parts for templates that read them (the image part first, as LLaVA's
+   * processor places it), else the text, after `<image>\n` for an image turn (LLaVA's original prompt).
+   */
+  private content(text: string, image: boolean): unknown {
+    if (image && !this.config.imageToken) throw new UserError(`${this.source}: image turns need a vision–language model's image token`);
+    if (this.typed) return [...(image ? [{ type: 'image' }] : []), { type: 'text', text }];
+    return image ? `${this.config.imageToken}\n${text}` : text;
+  }
+
   /** The generation prompt of a question. */
-  prompt(question: string): string {
-    return this.render([{ role: 'user', content: question }], true);
+  prompt(question: string, image = false): string {
+    return this.render([{ role: 'user', content: this.content(question, image) }], true);
   }
 
   /** The rendered conversation split into prompt · before · answer · after (see the module comment). */
-  split(question: string, answer: string): { prompt: string; before: string; answer: string; after: string } {
-    const prompt = this.prompt(question);
-    const full = this.render([{ role: 'user', content: question }, { role: 'assistant', content: answer }], false);
+  split(question: string, answer: string, image = false): { prompt: string; before: string; answer: string; after: string } {
+    const prompt = this.prompt(question, image);
+    const full = this.render([{ role: 'user', content: this.content(question, image) }, { role: 'assistant', content: this.content(answer, false) }], false);
     if (!full.startsWith(prompt)) {
       throw new UserError(`${this.source}: the chat_template's rendering of a question and answer does not start with its generation prompt, so the answer tokens cannot be told apart`);
     }
@@ -97,7 +122,7 @@ export class ChatTemplate {
    * Ids and labels of one turn; without an answer, the generation prompt alone. `specialIds` are refused
    * inside the question or answer text (they would move the turn markers).
    */
-  encode(tok: Encoder, question: string, answer: string | undefined, specialIds: ReadonlySet<number>): EncodedTurn {
+  encode(tok: Encoder, question: string, answer: string | undefined, specialIds: ReadonlySet<number>, image = false): EncodedTurn {
     const plain = (text: string, what: string): number[] => {
       const ids = tok.encode(text);
       if (ids.some((id) => specialIds.has(id))) throw new UserError(`the ${what} ${JSON.stringify(text.slice(0, 60))} contains the text of a special token; remove it from the data`);
@@ -105,10 +130,10 @@ export class ChatTemplate {
     };
     plain(question, 'question');
     if (answer === undefined) {
-      const ids = tok.encode(this.prompt(question));
+      const ids = tok.encode(this.prompt(question, image));
       return { ids, labels: ids.map(() => IGNORE_LABEL), answerStart: ids.length };
     }
-    const s = this.split(question, answer);
+    const s = this.split(question, answer, image);
     const head = [...tok.encode(s.prompt), ...tok.encode(s.before)];
     const ans = plain(s.answer, 'answer');
     const after = tok.encode(s.after);

@@ -66,6 +66,8 @@ function mlp(h: Tensor, P: ParamLookup, prefix: string): Tensor {
 
 export interface DecoderInputs {
   ids: Tensor;
+  /** Input embeddings [B, S, D] in place of the ids' (LLaVA's, with the image features placed). */
+  embeddings?: Tensor;
   positions: Tensor;
   keyMask?: Tensor;
 }
@@ -87,7 +89,7 @@ export function decoderForward(g: Graph, P: ParamLookup, c: HfDecoderConfig, x: 
   const sin = tables.sin.gather(x.positions).unsqueeze(1);
   let mask = g.constant(causalMaskValues(S), [S, S]);
   if (x.keyMask) mask = mask.add(x.keyMask.sub(1).mul(1e9).unsqueeze([1, 2]));
-  let h = P(EMBED).gather(x.ids);
+  let h = x.embeddings ?? P(EMBED).gather(x.ids);
   const hidden: Record<number, Tensor> = {};
   const want = new Set(hiddenLayers);
   const kv: KV[] = [];

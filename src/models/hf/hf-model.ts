@@ -24,7 +24,7 @@ import {
   type ModelBatch, type ModelDims, type ModelInputs, type ModelKind,
 } from '../model.ts';
 import { type HfDecoderConfig, parseHfConfig } from './config.ts';
-import { ChatTemplate, tokenString } from './chat-template.ts';
+import { ChatTemplate, readsTypedContent, tokenString } from './chat-template.ts';
 import { type DecoderInputs, decoderForward, decoderHead, decoderLinearPrefixes, decoderParamShapes, decoderStep, isProjection, maxSeqOf, LM_HEAD } from './decoder.ts';
 import { INDEX_FILE, SINGLE_FILE, hubWeightFiles, readHubWeights } from './weights.ts';
 
@@ -63,13 +63,27 @@ export interface HfTokenizerParts {
   tokenizerConfig: Record<string, unknown>;
 }
 
+/**
+ * The chat template: tokenizer_config.json's, else the processor's chat_template.jinja or chat_template.json
+ * (where vision–language checkpoints keep it). A vision–language model reads the processor's first, as its
+ * processor's apply_chat_template does.
+ */
+function chatTemplateOf(dir: string, tc: Record<string, unknown>, processorFirst: boolean): unknown {
+  const processor = (): unknown => {
+    if (existsSync(join(dir, 'chat_template.jinja'))) return readFileSync(join(dir, 'chat_template.jinja'), 'utf8');
+    if (existsSync(join(dir, 'chat_template.json'))) return readJson(join(dir, 'chat_template.json')).chat_template;
+    return undefined;
+  };
+  return processorFirst ? (processor() ?? tc.chat_template) : (tc.chat_template ?? processor());
+}
+
 /** Load tokenizer.json + tokenizer_config.json: eos is the template's end-of-turn token, pad the config's pad_token (or eos). */
-export function loadHfTokenizer(dir: string): HfTokenizerParts {
+export function loadHfTokenizer(dir: string, imageTokenId?: number): HfTokenizerParts {
   const tokPath = join(dir, TOKENIZER);
   const cfgPath = join(dir, TOKENIZER_CONFIG);
   const json = readJson(tokPath);
   const tc = readJson(cfgPath);
-  const template = tc.chat_template;
+  const template = chatTemplateOf(dir, tc, imageTokenId !== undefined);
   if (typeof template !== 'string') {
     throw new UserError(`${cfgPath} has no chat_template string (named templates and base models without one are not supported); add the model's chat_template`);
   }
@@ -78,9 +92,11 @@ export function loadHfTokenizer(dir: string): HfTokenizerParts {
   if (!eosToken) throw new UserError(`${cfgPath} has no eos_token`);
   const added = Array.isArray(json.added_tokens) ? (json.added_tokens as { id: number; content: string; special?: boolean }[]) : [];
   const specialIds = new Set(added.filter((t) => t.special).map((t) => t.id));
-  const chat = new ChatTemplate({ template, bosToken, eosToken }, cfgPath);
   const roles = (eos: string, pad: string) => ({ pad, eos, user: eos, assistant: eos, image: eos });
   const probe = Tokenizer.fromJSON(json, tokPath, roles(eosToken, eosToken));
+  const imageToken = imageTokenId === undefined ? undefined : added.find((t) => t.id === imageTokenId)?.content;
+  if (imageTokenId !== undefined && !imageToken) throw new UserError(`${tokPath} has no added token with the image token id ${imageTokenId} that config.json names`);
+  const chat = new ChatTemplate({ template, bosToken, eosToken, ...(imageToken ? { imageToken, typedContent: readsTypedContent(template) } : {}) }, cfgPath);
   const eos = chat.endOfTurn(probe, specialIds) ?? eosToken;
   const pad = tokenString(tc.pad_token) ?? eos;
   return { tokenizer: Tokenizer.fromJSON(json, tokPath, roles(eos, pad)), chat, specialIds, tokenizerConfig: tc };
