@@ -104,7 +104,7 @@ export async function unlearn<S extends HyperSchema>(o: UnlearnOptions<S>): Prom
     : new Map<number, number>();
 
   const method = m as AnyMethod;
-  const trained = trainableNames(model, o.frozen, (n) => (method.trainable ? method.trainable(n, h as never, info) : true));
+  const trained = trainableNames(model, o.frozen, (n) => (method.trainable ? method.trainable(n, h as never, info) : true), 'unlearning.frozen (or the method entry\'s frozen)');
   if (!trained.length) throw new UserError(`method '${m.name}' leaves no parameter to train; check 'frozen' and the method's trainable filter`);
   const start = store.clone();
   for (const e of store.entries()) e.trainable = trained.includes(e.name);

@@ -80,7 +80,7 @@ export async function runRecipe(r: RecipeJob): Promise<TrainSummary> {
     if (!r.from) throw new UserError(`the ${r.recipe} recipe fine-tunes a base model; pass --from <base checkpoint dir>`);
     model = loadModel(r.from);
     if (r.lora) addLora(model.params, r.lora, seed, model.linearLayers?.());
-    const trained = new Set(trainableNames(model, r.frozen ?? []));
+    const trained = new Set(trainableNames(model, r.frozen ?? [], undefined, `model.recipes.${r.recipe}.frozen`));
     if (!trained.size) throw new UserError(`model.recipes.${r.recipe}.frozen leaves no parameter to train; freeze fewer prefixes`);
     for (const e of model.params.entries()) e.trainable = trained.has(e.name);
   }
