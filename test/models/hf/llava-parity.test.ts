@@ -29,6 +29,8 @@ import { parsePreprocessor, preprocessImage } from '../../../src/models/hf/prepr
 import { UserError } from '../../../src/util/errors.ts';
 import { IGNORE_LABEL } from '../../../src/protocol/vocabulary.ts';
 
+import { int64, relErr } from '../../helpers/parity.ts';
+
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'hf');
 const NAMES = ['llava-legacy-f32', 'llava-current-bf16-sharded'];
 const IMAGE_TOKEN = 258;
@@ -40,19 +42,6 @@ interface Expected {
   lora: { rank: number; alpha: number; layers: string[]; targets: number[][]; loss: number };
 }
 
-const int64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map(BigInt));
-
-/** max |a − b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
 
 /** The graph feeds of rows whose image tokens are already in place (as the chat format expands them). */
 function feedsOf(ids: number[][], pixels: Float32Array): Feeds {

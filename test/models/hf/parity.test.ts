@@ -22,6 +22,8 @@ import { HF_KIND_ID } from '../../../src/models/hf/hf-model.ts';
 import { buildExport } from '../../../src/models/export.ts';
 import * as ort from 'onnxruntime-node';
 
+import { int64, relErr } from '../../helpers/parity.ts';
+
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'hf');
 const NAMES = ['llama-gqa-tied-bf16-sharded', 'llama-mha-untied-f32', 'qwen2-gqa-untied-f32', 'qwen2-tied-f16-sharded'];
 
@@ -31,19 +33,6 @@ interface Expected {
   lora: { rank: number; alpha: number; layers: string[]; targets: number[][]; loss: number };
 }
 
-const int64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map(BigInt));
-
-/** max |a − b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
 
 const runners: ForwardRunner[] = [];
 afterAll(async () => {
