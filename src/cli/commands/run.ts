@@ -1,5 +1,6 @@
 import { type Command } from 'commander';
-import { positiveInt } from '../options.ts';
+import { choice, positiveInt } from '../options.ts';
+import { EXECUTORS, type ExecutorName } from '../../pipeline/config/schema.ts';
 import { UserError } from '../../util/errors.ts';
 import { failureMessage, runPipeline } from '../../pipeline/run-pipeline.ts';
 
@@ -15,8 +16,11 @@ export function registerRun(program: Command): void {
     .option('--jobs <n>', "jobs run at once, each in its own process (default: the config's jobs)", positiveInt)
     .option('--set <key=value>', 'override a config key, value parsed as YAML (repeatable), e.g. --set unlearning.lr=1e-4', collect, [])
     .option('--dry-run', 'print the plan (stages in order, cached or to run) and stop')
-    .action(async (config: string, o: { out?: string; jobs?: number; set: string[]; dryRun?: boolean }) => {
-      const r = await runPipeline({ config, sets: o.set, out: o.out, jobs: o.jobs, dryRun: o.dryRun, handleSignals: true });
+    .option('--executor <name>', `where the stages run: ${EXECUTORS.join(' or ')} (one sbatch job per stage; default: the config's executor)`, choice(EXECUTORS, '--executor'))
+    .option('--detach', 'slurm: exit once every job is submitted (then clearbench status RUN; the leaderboard is written by a final job)')
+    .action(async (config: string, o: { out?: string; jobs?: number; set: string[]; dryRun?: boolean; executor?: ExecutorName; detach?: boolean }) => {
+      const r = await runPipeline({ config, sets: o.set, out: o.out, jobs: o.jobs, dryRun: o.dryRun, handleSignals: true, executorName: o.executor, detach: o.detach });
+      if (r.interrupted && r.slurm) throw new UserError(`stopped watching; the Slurm jobs keep running: clearbench status ${r.runDir} to follow, clearbench cancel ${r.runDir} to stop them`, 130);
       if (r.interrupted) throw new UserError(`stopped; run the same command again to resume (finished stages in ${r.runDir} are reused)`, 130);
       const failed = r.outcome ? failureMessage(r.outcome) : null;
       if (failed) throw new UserError(failed);
