@@ -51,7 +51,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 # Finished jobs stay visible to squeue this long (seconds): state comes from squeue, markers and exit files.
 MinJobAge=600
-SchedulerParameters=defer_batch
+SchedulerParameters=sched_min_interval=0
 DefMemPerCPU=512
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
