@@ -81,7 +81,7 @@ up() {
   command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && command -v munged >/dev/null \
     || die "Slurm is not installed; apt-get install -y slurmctld slurmd slurm-client munge"
   mkdir -p "$DIR/state" "$DIR/spool"
-  [[ -f $CONF ]] || write_conf
+  write_conf
   export SLURM_CONF=$CONF
   start_munge
   if ! alive "$DIR/slurmctld.pid"; then

@@ -4,6 +4,9 @@ import { EXECUTORS, type ExecutorName } from '../../pipeline/config/schema.ts';
 import { UserError } from '../../util/errors.ts';
 import { failureMessage, runPipeline } from '../../pipeline/run-pipeline.ts';
 
+/** How often an attached Slurm run polls the queue: CLEARBENCH_SLURM_POLL_MS (tests poll fast), else 5 s. */
+const pollMs = () => Number(process.env.CLEARBENCH_SLURM_POLL_MS) || undefined;
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `clearbench run CONFIG`: the whole benchmark from a YAML config (its jobs run in pipeline workers, src/pipeline/worker.ts). */
@@ -19,7 +22,7 @@ export function registerRun(program: Command): void {
     .option('--executor <name>', `where the stages run: ${EXECUTORS.join(' or ')} (one sbatch job per stage; default: the config's executor)`, choice(EXECUTORS, '--executor'))
     .option('--detach', 'slurm: exit once every job is submitted (then clearbench status RUN; the leaderboard is written by a final job)')
     .action(async (config: string, o: { out?: string; jobs?: number; set: string[]; dryRun?: boolean; executor?: ExecutorName; detach?: boolean }) => {
-      const r = await runPipeline({ config, sets: o.set, out: o.out, jobs: o.jobs, dryRun: o.dryRun, handleSignals: true, executorName: o.executor, detach: o.detach });
+      const r = await runPipeline({ config, sets: o.set, out: o.out, jobs: o.jobs, dryRun: o.dryRun, handleSignals: true, executorName: o.executor, detach: o.detach, pollMs: pollMs() });
       if (r.interrupted && r.slurm) throw new UserError(`stopped watching; the Slurm jobs keep running: clearbench status ${r.runDir} to follow, clearbench cancel ${r.runDir} to stop them`, 130);
       if (r.interrupted) throw new UserError(`stopped; run the same command again to resume (finished stages in ${r.runDir} are reused)`, 130);
       const failed = r.outcome ? failureMessage(r.outcome) : null;
