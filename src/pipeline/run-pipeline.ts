@@ -242,6 +242,8 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
   }
   let claimed: ReturnType<typeof claimRunDir>;
   try {
+    // A local run must not write where Slurm jobs of a detached run still work (they hold no lock).
+    if (!onSlurm && !o.executor) await refuseLiveSlurmJobs(plan.runDir);
     claimed = claimRunDir(plan.runDir, loaded.config.name);
   } catch (err) {
     if (o.handleSignals) unhandleSignals();
@@ -277,7 +279,6 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
         writeResolved(plan, loaded, o.sets ?? []);
       }
     } else {
-      if (!o.executor) await refuseLiveSlurmJobs(plan.runDir);
       scheduler = new Scheduler(plan, o.executor ?? new LocalExecutor(), { jobs: prepared.jobs, threads: prepared.threads, display });
       if (interrupted) scheduler.abort();
       const pending = scheduler.pending();

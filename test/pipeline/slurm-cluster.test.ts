@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { plainDisplay } from '../../src/pipeline/console.ts';
 import { type RunResult, runPipeline } from '../../src/pipeline/run-pipeline.ts';
-import { readManifest } from '../../src/pipeline/slurm/manifest.ts';
+import { manifestJobIds, readManifest } from '../../src/pipeline/slurm/manifest.ts';
 import { type StageState } from '../../src/pipeline/slurm/status.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -122,6 +122,11 @@ describeCluster('clearbench run --executor slurm', () => {
 
   afterAll(() => {
     delete process.env.CLEARBENCH_CACHE;
+    // Jobs a failed test left in the queue go before their directories do.
+    for (const name of ['slurm', 'failing', 'killed']) {
+      const m = dir ? readManifestSafe(join(dir, name)) : null;
+      if (m) spawnSync('scancel', manifestJobIds(m));
+    }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -9,8 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { UserError } from '../../util/errors.ts';
-
-export const SLURM_MANIFEST = 'slurm.json';
+import { SLURM_MANIFEST } from '../../results/layout.ts';
 
 export interface ManifestStage {
   id: string;

@@ -6,10 +6,10 @@
  * (manifest.ts) is rewritten after each submission, so status, cancel and a rerun need nothing but the
  * run directory. Slurm does the scheduling; this only submits, and (without --detach) watches.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.ts';
-import { REPORT_FILES } from '../../results/layout.ts';
+import { SLURM_REPORT_FILES } from '../../results/layout.ts';
 import { type SlurmConfig } from '../config/schema.ts';
 import { type RunDisplay } from '../console.ts';
 import { clearOutput, isDone, jobSpecPath, mainOutput, markerPath } from '../markers.ts';
@@ -123,18 +123,15 @@ export async function submitPlan(o: SlurmRunOptions): Promise<Submitted> {
 /** The final job: `clearbench report RUN --into-run` once every stage job has ended, however. */
 async function submitReport(o: SlurmRunOptions, after: string[]): Promise<SlurmManifest['report']> {
   const runDir = o.plan.runDir;
-  const log = join(runDir, 'slurm-report.log');
-  const exitFile = join(runDir, 'slurm-report-exit.json');
-  const script = join(runDir, 'slurm-report.sh');
+  const log = join(runDir, SLURM_REPORT_FILES.log);
+  const exitFile = join(runDir, SLURM_REPORT_FILES.exit);
+  const script = join(runDir, SLURM_REPORT_FILES.script);
   writeFileAtomic(script, batchScript({
     command: [process.execPath, CLI_BIN, 'report', runDir, '--into-run'], env: {}, exitFile, runDir, mustSee: [CLI_BIN],
   }));
   const id = await sbatch(sbatchArgs({ name: `clearbench:${o.name}:report`, log, chdir: runDir, resources: resourcesFor(o.slurm, 'report', 1), after, afterKind: 'afterany' }), script);
   return { job_id: id, log, exit_file: exitFile };
 }
-
-/** Whether the run's leaderboard exists (written by the report job). */
-export const hasLeaderboard = (runDir: string) => existsSync(join(runDir, REPORT_FILES.markdown));
 
 /**
  * Watches the submitted jobs until every one has ended, relaying each stage's start and end to the
