@@ -123,7 +123,7 @@ describeCluster('clearbench run --executor slurm', () => {
   afterAll(() => {
     delete process.env.CLEARBENCH_CACHE;
     // Jobs a failed test left in the queue go before their directories do.
-    for (const name of ['slurm', 'failing', 'killed']) {
+    for (const name of ['slurm', 'failing', 'killed', 'unseen', 'nopart']) {
       const m = dir ? readManifestSafe(join(dir, name)) : null;
       if (m) spawnSync('scancel', manifestJobIds(m));
     }
@@ -243,6 +243,30 @@ describeCluster('clearbench run --executor slurm', () => {
     expect([...done.stages.values()].every((s) => s.status === 'done')).toBe(true);
     expect(json(join(runK, 'models', 'npo-s0-forget10', 'meta.json'))).toMatchObject({ executor: 'slurm', slurm_job_id: done.stages.get(npo)!.job_id });
   }, 300_000);
+
+  test('a node that cannot see the run directory: the job stops at once and the run fails in one line saying what must be shared', async () => {
+    const runU = join(dir, 'unseen');
+    // The data job is held for a few seconds; meanwhile the run directory "disappears" from the node's view.
+    const sets = ['--set', 'slurm.extra_args=["--begin=now+4"]', '--set', 'methods=[{name: ga}]'];
+    const parent = cli(['run', config, '--out', runU, '--executor', 'slurm', ...sets]);
+    const t0 = Date.now();
+    while (!readManifestSafe(runU)?.report) {
+      if (Date.now() - t0 > 60_000) throw new Error('the run never finished submitting');
+      await sleep(100);
+    }
+    rmSync(join(runU, '.clearbench-run.json'));
+    const r = await parent.done;
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      new RegExp(`^clearbench: data: exit code 2 \\(clearbench: node \\S+ cannot see ${runU}/\\.clearbench-run\\.json: the run directory ${runU} and clearbench itself must be on a filesystem the nodes share\\); log: ${runU}/data\\.log$`),
+    );
+  }, 120_000);
+
+  test('a setting the cluster refuses (an unknown partition) is one line naming it and the fix', async () => {
+    const r = await run(['run', config, '--out', join(dir, 'nopart'), '--executor', 'slurm', '--set', 'slurm.partition=no-such-partition']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^clearbench: sbatch failed: .*(partition|Partition).* \(submitting data\); fix the slurm settings of the config and run again \(jobs submitted before it stay queued: clearbench status .*\)\n$/);
+  });
 
   test('--detach needs the Slurm executor; status of a local run says it was not a Slurm run', async () => {
     const bad = await run(['run', config, '--out', join(dir, 'x'), '--detach', '--dry-run']);

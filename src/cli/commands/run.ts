@@ -1,6 +1,7 @@
 import { type Command } from 'commander';
 import { choice, positiveInt } from '../options.ts';
 import { EXECUTORS, type ExecutorName } from '../../pipeline/config/schema.ts';
+import { SHARED_FS } from '../../pipeline/slurm/sbatch.ts';
 import { UserError } from '../../util/errors.ts';
 import { failureMessage, runPipeline } from '../../pipeline/run-pipeline.ts';
 
@@ -25,6 +26,9 @@ export function registerRun(program: Command): void {
       const r = await runPipeline({ config, sets: o.set, out: o.out, jobs: o.jobs, dryRun: o.dryRun, handleSignals: true, executorName: o.executor, detach: o.detach, pollMs: pollMs() });
       if (r.interrupted && r.slurm) throw new UserError(`stopped watching; the Slurm jobs keep running: clearbench status ${r.runDir} to follow, clearbench cancel ${r.runDir} to stop them`, 130);
       if (r.interrupted) throw new UserError(`stopped; run the same command again to resume (finished stages in ${r.runDir} are reused)`, 130);
+      // A Slurm node that cannot see the run directory fails every stage the same way: that one line says it all.
+      const unseen = r.slurm ? r.outcome?.failed.find((f) => f.message.includes(SHARED_FS)) : undefined;
+      if (unseen) throw new UserError(`${unseen.id}: ${unseen.message}`);
       const failed = r.outcome ? failureMessage(r.outcome) : null;
       if (failed) throw new UserError(failed);
     });

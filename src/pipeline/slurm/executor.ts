@@ -6,6 +6,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.ts';
+import { UserError } from '../../util/errors.ts';
 import { RUN_MARKER } from '../../results/layout.ts';
 import { type SlurmConfig } from '../config/schema.ts';
 import { type Executor, type JobEnd, type JobHandle, type JobState, type JobSubmission } from '../executor.ts';
@@ -55,7 +56,16 @@ export class SlurmExecutor implements Executor {
       name: `clearbench:${this.o.name}:${job.stage}`, log: job.log, chdir: this.o.runDir,
       resources: resourcesFor(this.o.slurm, job.kind ?? 'train', job.threads), after: job.after ?? [],
     });
-    const id = await sbatch(args, script);
+    let id: string;
+    try {
+      id = await sbatch(args, script);
+    } catch (err) {
+      if (!(err as Error).message.startsWith('sbatch failed')) throw err; // sbatch missing: that line says it all
+      throw new UserError(
+        `${(err as Error).message} (submitting ${job.stage}); fix the slurm settings of the config and run again ` +
+          `(jobs submitted before it stay queued: clearbench status ${this.o.runDir}, clearbench cancel ${this.o.runDir})`,
+      );
+    }
     const handle: SlurmHandle = { id, stage: job.stage, log: job.log, exitFile };
     this.handles.set(id, handle);
     return handle;

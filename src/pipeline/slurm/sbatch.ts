@@ -21,6 +21,9 @@ export interface SbatchJob {
   afterKind?: 'afterok' | 'afterany';
 }
 
+/** How every message about a node that cannot see the run directory ends (the CLI picks such a failure out). */
+export const SHARED_FS = 'must be on a filesystem the nodes share';
+
 /** `afterok:1:2:3`, or null without dependencies. */
 export function dependencyArg(after: readonly string[], kind: 'afterok' | 'afterany' = 'afterok'): string | null {
   return after.length ? `${kind}:${after.join(':')}` : null;
@@ -64,7 +67,7 @@ export interface BatchScript {
 export function batchScript(b: BatchScript): string {
   const exports = Object.entries(b.env).map(([k, v]) => `export ${k}=${shQuote(v)}`);
   const checks = b.mustSee.map(
-    (f) => `[ -e ${shQuote(f)} ] || { echo "clearbench: node $(hostname) cannot see ${f}: the run directory ${b.runDir} and clearbench itself must be on a filesystem the nodes share" >&2; exit 2; }`,
+    (f) => `[ -e ${shQuote(f)} ] || { echo "clearbench: node $(hostname) cannot see ${f}: the run directory ${b.runDir} and clearbench itself ${SHARED_FS}" >&2; exit 2; }`,
   );
   return [
     '#!/bin/bash',

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { lastLogLine } from '../executor.ts';
 import { type ManifestJob, type ManifestStage, type SlurmManifest, manifestJobIds } from './manifest.ts';
+import { SHARED_FS } from './sbatch.ts';
 import { ACTIVE_STATES, type QueueEntry, type QueueSnapshot, queueSnapshot } from './queue.ts';
 
 export type StageStatus = 'done' | 'queued' | 'running' | 'failed' | 'cancelled' | 'skipped' | 'unsubmitted';
@@ -63,7 +64,7 @@ export function jobState(job: Pick<ManifestJob, 'job_id' | 'log' | 'exit_file' |
     return { status: 'cancelled', detail: never ? 'cancelled before it started' : withLog('cancelled while running'), neverStarted: never };
   }
   if (q && FAILED_STATES[q.state]) {
-    if (!started) return { status: 'failed', detail: `the job ${FAILED_STATES[q.state]} without writing its log ${job.log}: its node cannot see the run directory, which must be on a filesystem the nodes share` };
+    if (!started) return { status: 'failed', detail: `the job ${FAILED_STATES[q.state]} without writing its log ${job.log}: its node cannot see the run directory, which ${SHARED_FS}` };
     return { status: 'failed', detail: withLog(`Slurm says the job ${FAILED_STATES[q.state]}${q.reason && q.reason !== 'None' ? ` (${q.reason})` : ''}`) };
   }
   // Forgotten by the queue without an exit status: stopped from outside (scancel, a node lost) or never started.
