@@ -148,8 +148,8 @@ describeCluster('clearbench run --executor slurm', () => {
     expect(json(join(runS, 'models', 'npo-s0-forget10', 'meta.json'))).toMatchObject({ executor: 'slurm', slurm_job_id: m.stages.find((s) => s.id === 'train:npo-s0-forget10')!.job_id });
     expect(json(join(runL, 'models', 'npo-s0-forget10', 'meta.json'))).toMatchObject({ executor: 'local', slurm_job_id: null });
     expect(leaderboard(runS)).toEqual(leaderboard(runL));
-    // The final job wrote the leaderboard too (the attached run rewrote the same content).
-    const st = await status(runS);
+    // The final job wrote the leaderboard too (the same content as the attached run's own).
+    const st = await waitFor(runS, 'the report job', settled, 60_000);
     expect([...st.stages.values()].every((s) => s.status === 'done')).toBe(true);
     expect(st.report).toMatchObject({ status: 'done' });
     const text = await run(['status', runS]);
@@ -258,7 +258,7 @@ describeCluster('clearbench run --executor slurm', () => {
     const r = await parent.done;
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(
-      new RegExp(`^clearbench: data: exit code 2 \\(clearbench: node \\S+ cannot see ${runU}/\\.clearbench-run\\.json: the run directory ${runU} and clearbench itself must be on a filesystem the nodes share\\); log: ${runU}/data\\.log$`),
+      new RegExp(`^clearbench: data: exit code 2 \\(clearbench: the run directory and clearbench itself must be on a filesystem the nodes share: node \\S+ cannot see ${runU}/\\.clearbench-run\\.json\\); log: ${runU}/data\\.log$`),
     );
   }, 120_000);
 

@@ -67,7 +67,8 @@ export interface BatchScript {
 export function batchScript(b: BatchScript): string {
   const exports = Object.entries(b.env).map(([k, v]) => `export ${k}=${shQuote(v)}`);
   const checks = b.mustSee.map(
-    (f) => `[ -e ${shQuote(f)} ] || { echo "clearbench: node $(hostname) cannot see ${f}: the run directory ${b.runDir} and clearbench itself ${SHARED_FS}" >&2; exit 2; }`,
+    // The reason first: the executor reports a log's last line shortened to 200 characters.
+    (f) => `[ -e ${shQuote(f)} ] || { echo "clearbench: the run directory and clearbench itself ${SHARED_FS}: node $(hostname) cannot see ${f}" >&2; exit 2; }`,
   );
   return [
     '#!/bin/bash',

@@ -134,7 +134,7 @@ async function submitReport(o: SlurmRunOptions, after: string[]): Promise<SlurmM
 }
 
 /**
- * Watches the submitted jobs until every one has ended, relaying each stage's start and end to the
+ * Watches the submitted jobs until every stage's job has ended, relaying each stage's start and end to the
  * display; resolves to the outcome (cancelled stages count as failed). `stopped()` ends the watch early
  * (the jobs stay in the queue).
  */
@@ -165,8 +165,9 @@ export async function watchRun(runDir: string, plan: Plan, sub: Submitted, displ
         outcome.skipped.push(s.id);
       }
     }
-    const busy = st.stages.some((s) => ours.has(s.id) && isActive(s)) || (st.report !== null && (st.report.status === 'queued' || st.report.status === 'running'));
-    if (!busy || stopped()) return outcome;
+    // The report job is not waited for: this process writes the same reports itself (and skipped stages'
+    // jobs may wait a few scheduling cycles before Slurm cancels them, holding the report job back).
+    if (!st.stages.some((s) => ours.has(s.id) && isActive(s)) || stopped()) return outcome;
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
