@@ -258,7 +258,7 @@ describeCluster('clearbench run --executor slurm', () => {
     const r = await parent.done;
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(
-      new RegExp(`^clearbench: data: exit code 2 \\(clearbench: the run directory and clearbench itself must be on a filesystem the nodes share: node \\S+ cannot see ${runU}/\\.clearbench-run\\.json\\); log: ${runU}/data\\.log$`),
+      new RegExp(`^clearbench: data: Slurm says the job failed \\(NonZeroExitCode\\) \\(clearbench: the run directory and clearbench itself must be on a filesystem the nodes share: node \\S+ cannot see ${runU}/\\.clearbench-run\\.json\\); log: ${runU}/data\\.log$`),
     );
   }, 120_000);
 
