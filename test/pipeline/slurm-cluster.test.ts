@@ -189,7 +189,7 @@ describeCluster('clearbench run --executor slurm', () => {
     expect(board).not.toContain('boom-s0-forget10 |');
   }, 200_000);
 
-  test('the submitting process killed, a running stage scancel\'ed: status says so; a rerun resubmits only it and its dependent; cancel stops them; a last rerun completes', async () => {
+  test('the submitting process killed: status works, a rerun leaves running and queued stages alone; a running stage scancel\'ed: status says so, a rerun resubmits only it and its dependent; cancel stops them; a last rerun completes', async () => {
     const runK = join(dir, 'killed');
     cpSync(runS, runK, { recursive: true });
     // npo alone changes (and runs long enough to be caught running): its unlearning and its evaluation.
@@ -214,6 +214,11 @@ describeCluster('clearbench run --executor slurm', () => {
     const localRun = await run(['run', config, '--out', runK, ...sets]);
     expect(localRun.status).toBe(1);
     expect(localRun.stderr).toMatch(/^clearbench: \d Slurm job\(s\) of .* are still queued or running \(first: train:npo-s0-forget10\); wait for them, stop them with clearbench cancel .*, or run again with --executor slurm\n$/);
+    // A rerun now leaves the running stage and its queued dependent alone (only the report job is replaced).
+    const meanwhile = await run(['run', config, '--out', runK, '--executor', 'slurm', '--detach', ...sets]);
+    expect(meanwhile.status).toBe(0);
+    expect(meanwhile.stderr).toContain('on Slurm: 9 of 11 stages reused, 0 submitted, 2 left queued or running');
+    expect(readManifest(runK)!.stages.find((s) => s.id === npo)!.job_id).toBe(first);
     expect(spawnSync('scancel', [first]).status).toBe(0);
     const cancelled = await waitFor(runK, 'npo to be cancelled', (s) => s.stages.get(npo)!.status === 'cancelled');
     expect(cancelled.stages.get(npo)!.detail).toContain('cancel');

@@ -86,7 +86,8 @@ export function batchScript(b: BatchScript): string {
 /** Runs a Slurm command; a missing command or a refusal is a one-line UserError. */
 export function slurmCommand(cmd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    // The environment passed explicitly: sbatch exports it to the job (CLEARBENCH_CACHE, CLEARBENCH_DEVICE, …).
+    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: process.env }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         return reject(new UserError(`the Slurm executor needs ${cmd} on PATH (Slurm's client commands: apt-get install slurm-client, or load your cluster's module), or run with --executor local`));

@@ -20,6 +20,8 @@ export interface StageState {
   log: string;
   /** Why (a failure's exit code and last log line, a queue reason, the input that failed). */
   detail: string;
+  /** Skipped, but its job still waits in the queue (until Slurm cancels it for its failed input). */
+  pending?: boolean;
 }
 
 /** True when the marker holds `key` and the main output exists (markers.ts isDone, from the manifest's paths). */
@@ -92,7 +94,7 @@ function stageState(s: ManifestStage, snapshot: QueueSnapshot, before: ReadonlyM
   if (j.status === 'ended') return { ...base, status: 'failed', detail: `the job ended without marking the stage done; log: ${s.log}` };
   // A job waiting on (or cancelled for) an input that cannot succeed any more never runs: skipped.
   if (badInput && (j.status === 'queued' || (j.status === 'cancelled' && j.neverStarted && !s.cancelled))) {
-    return { ...base, status: 'skipped', detail: `never started: input ${badInput.id} ${badInput.status === 'skipped' ? 'was skipped' : badInput.status}` };
+    return { ...base, status: 'skipped', detail: `never started: input ${badInput.id} ${badInput.status === 'skipped' ? 'was skipped' : badInput.status}`, ...(j.status === 'queued' ? { pending: true } : {}) };
   }
   return { ...base, status: j.status, detail: j.detail };
 }

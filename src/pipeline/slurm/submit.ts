@@ -60,6 +60,8 @@ export async function submitPlan(o: SlurmRunOptions): Promise<Submitted> {
     const st = oldStates.get(id);
     return st && isActive(st) ? st.job_id : null;
   };
+  // A job still queued behind a failed input is cancelled when its stage goes in again (not left to Slurm).
+  const waitingOld = (id: string) => (oldStates.get(id)?.pending ? oldStates.get(id)!.job_id : null);
   const out: Submitted = { manifest: { version: 1, name: o.name, run_dir: runDir, stages: [], report: null, updated: '' }, submitted: [], kept: [], reused: [], replaced: [] };
 
   // Jobs of stages this plan no longer has (or has with another key) and the old report job go first.
@@ -98,9 +100,10 @@ export async function submitPlan(o: SlurmRunOptions): Promise<Submitted> {
       out.kept.push(s.id);
       continue;
     }
-    if (live) {
-      await scancel([live]);
-      out.replaced.push(live);
+    const replace = live ?? waitingOld(s.id);
+    if (replace) {
+      await scancel([replace]);
+      out.replaced.push(replace);
     }
     clearOutput(s);
     const specFile = jobSpecPath(s);
