@@ -12,6 +12,8 @@ import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerMethods } from './commands/methods.ts';
 import { registerRun } from './commands/run.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerCancel } from './commands/cancel.ts';
 
 const program = new Command('clearbench')
   .description('CLEAR machine-unlearning benchmark harness (ONNX models, our own autodiff, onnxruntime-node)')
@@ -38,6 +40,8 @@ registerEval(program);
 registerExport(program);
 registerMethods(program);
 registerRun(program);
+registerStatus(program);
+registerCancel(program);
 
 try {
   await program.parseAsync(process.argv);

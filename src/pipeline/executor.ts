@@ -1,11 +1,12 @@
 /**
  * Where stages run: the scheduler (scheduler.ts) decides when a stage may start and hands its job to an
  * executor, which starts it, says how it ended and can stop it. The local executor runs each job in a
- * worker process on this machine; a batch-queue executor (Slurm) can implement the same calls with
- * submit → a queue job id, state → a poll of the queue, cancel → scancel.
+ * worker process on this machine; the Slurm executor (slurm/executor.ts) implements the same calls with
+ * submit → sbatch (a queue job id), state → a poll of the queue, cancel → scancel. A queue can also hold a
+ * job until other jobs succeed (`after`), so a whole plan can be submitted at once and outlive this process.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { type WorkerMessage } from './jobs/spec.ts';
+import { type JobKind, type WorkerMessage } from './jobs/spec.ts';
 
 /** One stage's job, as the scheduler hands it over. */
 export interface JobSubmission {
@@ -19,6 +20,22 @@ export interface JobSubmission {
   threads: number;
   /** Progress and notes while it runs, where the executor can relay them (a batch queue need not). */
   onMessage?: (message: WorkerMessage) => void;
+  /** The stage's kind (the Slurm executor asks for each kind's resources). */
+  kind?: JobKind;
+  /** Ids of jobs of this executor that must succeed before this one starts (a queue's dependencies; the local executor takes none). */
+  after?: readonly string[];
+  /**
+   * The stage's done marker, for a job to write itself when it succeeds: a queued job may end after the
+   * process that submitted it (the local scheduler writes the marker instead).
+   */
+  marker?: DoneMarkerSpec;
+}
+
+/** What a job needs to mark its stage done (CLEARBENCH_DONE_MARKER, read by worker.ts). */
+export interface DoneMarkerSpec {
+  file: string;
+  stage: string;
+  key: string;
 }
 
 /** A submitted job. */

@@ -24,12 +24,14 @@ export class LocalExecutor implements Executor {
   private readonly workers = new Map<string, Worker>();
 
   async submit(job: JobSubmission): Promise<JobHandle> {
+    // The scheduler starts a job only once its inputs are done; a worker cannot wait for other jobs.
+    if (job.after?.length) throw new Error(`the local executor cannot queue ${job.stage} behind other jobs`);
     const log = openSync(job.log, 'w');
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, [WORKER_BIN, job.specFile], {
         stdio: ['ignore', log, log, 'ipc'],
-        env: { ...process.env, CLEARBENCH_THREADS: String(job.threads) },
+        env: { ...process.env, CLEARBENCH_THREADS: String(job.threads), CLEARBENCH_EXECUTOR: 'local' },
       });
     } finally {
       closeSync(log);

@@ -10,11 +10,12 @@ import { UserError } from '../util/errors.ts';
 import { CONFIG_FILE } from '../models/checkpoint.ts';
 import { MODELS_DIR, evalsDir, modelCheckpointDir, summaryPath } from '../results/layout.ts';
 import { type Plan, type Stage } from './plan.ts';
+import { type ExecutorName } from './config/schema.ts';
 
 export const UNUSED_DIR = 'unused';
 
 /** A file the harness keeps in a stage's directory; in the dataset directory, whose layout scanner skips dot-files, a dot-file. */
-function harnessFile(s: Pick<Stage, 'kind' | 'dir'>, name: string): string {
+export function harnessFile(s: Pick<Stage, 'kind' | 'dir'>, name: string): string {
   return join(s.dir, s.kind === 'data' ? `.${name}` : name);
 }
 
@@ -28,7 +29,7 @@ export function jobSpecPath(s: Pick<Stage, 'kind' | 'dir'>): string {
 }
 
 /** The file whose presence says the stage's output is complete. */
-function mainOutput(s: Stage): string {
+export function mainOutput(s: Stage): string {
   switch (s.kind) {
     case 'data':
       return join(s.dir, 'README.md');
@@ -50,8 +51,20 @@ export function isDone(s: Stage): boolean {
   }
 }
 
+/** Where a stage ran (done.json and meta.json record it; results never depend on it). */
+export interface JobPlace {
+  executor: ExecutorName;
+  slurm_job_id: string | null;
+}
+
+/** Writes a done marker: the stage, its key, its wall time and where it ran. */
+export function writeDoneMarker(file: string, stage: string, key: string, wallS: number, place: JobPlace): void {
+  writeFileAtomic(file, `${JSON.stringify({ stage, key, wall_s: Math.round(wallS * 10) / 10, ...place }, null, 2)}\n`);
+}
+
+/** The local scheduler marks a stage done once its worker succeeded (a Slurm job marks its own, worker.ts). */
 export function markDone(s: Stage, wallS: number): void {
-  writeFileAtomic(markerPath(s), `${JSON.stringify({ stage: s.id, key: s.key, wall_s: Math.round(wallS * 10) / 10 }, null, 2)}\n`);
+  writeDoneMarker(markerPath(s), s.id, s.key, wallS, { executor: 'local', slurm_job_id: null });
 }
 
 /** Written first into a stage's output directory: what lets a later run clear it (the dot keeps it out of dataset scans). */

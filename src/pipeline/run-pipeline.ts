@@ -31,6 +31,10 @@ import { RESOLVED_HEADER, claimRunDir, runDirState } from './run-dir.ts';
 import { type Outcome, Scheduler } from './scheduler.ts';
 import { expandMethods } from './sweep.ts';
 import { describeHolder } from '../util/pid-lock.ts';
+import { UserError } from '../util/errors.ts';
+import { type ExecutorName } from './config/schema.ts';
+import { type Submitted, submitPlan, watchRun } from './slurm/submit.ts';
+import { refuseLiveSlurmJobs } from './slurm/live.ts';
 
 export { RESOLVED_CONFIG };
 
@@ -49,6 +53,12 @@ export interface RunOptions {
   handleSignals?: boolean;
   /** Where the stages' jobs run (default: worker processes on this machine). */
   executor?: Executor;
+  /** The executor by name (`--executor`; default: the config's `executor`), used when `executor` is not given. */
+  executorName?: ExecutorName;
+  /** Slurm only: return once every job is submitted instead of watching them (`--detach`). */
+  detach?: boolean;
+  /** Slurm only: how often an attached run polls the queue (default 5 s). */
+  pollMs?: number;
 }
 
 export interface RunResult {
@@ -59,6 +69,9 @@ export interface RunResult {
   outcome?: Outcome;
   reports?: ReportPaths;
   interrupted?: boolean;
+  /** A Slurm run: what was submitted (with --detach the run returns once it is). */
+  slurm?: Submitted;
+  detached?: boolean;
 }
 
 export interface PreparedRun {
@@ -201,6 +214,8 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
   const print = o.print ?? ((t: string) => process.stdout.write(t));
   const prepared = await prepareRun(o);
   const { loaded, plan } = prepared;
+  const onSlurm = !o.executor && (o.executorName ?? loaded.config.executor) === 'slurm';
+  if (o.detach && !onSlurm) throw new UserError('--detach needs the Slurm executor (--executor slurm, or executor: slurm in the config): a local run ends with its workers');
   if (o.dryRun) {
     // A dry run writes nothing, but says now that a real run would refuse this directory.
     runDirState(plan.runDir);
@@ -227,6 +242,8 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
   }
   let claimed: ReturnType<typeof claimRunDir>;
   try {
+    // A local run must not write where Slurm jobs of a detached run still work (they hold no lock).
+    if (!onSlurm && !o.executor) await refuseLiveSlurmJobs(plan.runDir);
     claimed = claimRunDir(plan.runDir, loaded.config.name);
   } catch (err) {
     if (o.handleSignals) unhandleSignals();
@@ -241,18 +258,39 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     const moved = tidyRunDir(plan);
     if (moved.length) display.note(`moved ${moved.length} result folder(s) this config no longer has to ${join(plan.runDir, 'unused')}`);
 
-    scheduler = new Scheduler(plan, o.executor ?? new LocalExecutor(), { jobs: prepared.jobs, threads: prepared.threads, display });
-    if (interrupted) scheduler.abort();
-    const pending = scheduler.pending();
-    display.note(`run ${loaded.config.name} → ${plan.runDir}: ${plan.stages.length - pending.length} of ${plan.stages.length} stages reused, ${pending.length} to run`);
     let outcome: Outcome;
-    try {
-      outcome = await scheduler.run();
-    } finally {
-      display.end();
-      writeResolved(plan, loaded, o.sets ?? []); // now with the commits the data stage resolved
+    let slurm: Submitted | undefined;
+    if (onSlurm) {
+      slurm = await submitPlan({ plan, name: loaded.config.name, slurm: loaded.config.slurm, threads: prepared.threads });
+      const left = slurm.submitted.length + slurm.kept.length;
+      display.note(
+        `run ${loaded.config.name} → ${plan.runDir} on Slurm: ${slurm.reused.length} of ${plan.stages.length} stages reused, ${slurm.submitted.length} submitted` +
+          `${slurm.kept.length ? `, ${slurm.kept.length} left queued or running` : ''}${slurm.manifest.report ? ` (report: job ${slurm.manifest.report.job_id})` : ''}`,
+      );
+      if (o.detach && left) {
+        display.end();
+        print(`submitted; follow with: clearbench status ${plan.runDir} (the leaderboard is written when the last job ends)\n`);
+        return { runDir: plan.runDir, config: loaded.config, plan, slurm, detached: true };
+      }
+      try {
+        outcome = await watchRun(plan.runDir, plan, slurm, display, o.pollMs ?? 5000, () => interrupted);
+      } finally {
+        display.end();
+        writeResolved(plan, loaded, o.sets ?? []);
+      }
+    } else {
+      scheduler = new Scheduler(plan, o.executor ?? new LocalExecutor(), { jobs: prepared.jobs, threads: prepared.threads, display });
+      if (interrupted) scheduler.abort();
+      const pending = scheduler.pending();
+      display.note(`run ${loaded.config.name} → ${plan.runDir}: ${plan.stages.length - pending.length} of ${plan.stages.length} stages reused, ${pending.length} to run`);
+      try {
+        outcome = await scheduler.run();
+      } finally {
+        display.end();
+        writeResolved(plan, loaded, o.sets ?? []); // now with the commits the data stage resolved
+      }
     }
-    if (interrupted) return { runDir: plan.runDir, config: loaded.config, plan, outcome, interrupted };
+    if (interrupted) return { runDir: plan.runDir, config: loaded.config, plan, outcome, interrupted, slurm };
 
     let reports: ReportPaths | undefined;
     if (hasEvaluations(plan)) {
@@ -262,7 +300,7 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
       print(`\n${readFileSync(reports.markdown, 'utf8').trimEnd()}\n\n`);
       print(`leaderboard: ${rel(reports.markdown)} (also .csv, .json, .tex)\nreport:      ${rel(reports.html)}\n`);
     }
-    return { runDir: plan.runDir, config: loaded.config, plan, outcome, reports };
+    return { runDir: plan.runDir, config: loaded.config, plan, outcome, reports, slurm };
   } finally {
     if (o.handleSignals) unhandleSignals();
     claimed.lock.release();

@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { UserError, errorLine, exitCodeOf } from '../util/errors.ts';
 import { runJob } from './jobs/run-job.ts';
-import { type JobReporter, type JobSpec, type WorkerMessage } from './jobs/spec.ts';
+import { type JobReporter, type JobSpec, type WorkerMessage, jobPlace } from './jobs/spec.ts';
+import { type DoneMarkerSpec } from './executor.ts';
+import { writeDoneMarker } from './markers.ts';
 
 /** Progress goes out at most this often (and always at its last step): the console redraws no faster. */
 const PROGRESS_INTERVAL_MS = 200;
@@ -39,7 +41,14 @@ export async function workerMain(specFile: string | undefined): Promise<void> {
   try {
     if (!specFile) throw new UserError('clearbench-worker runs one job of a pipeline run and needs its job spec file; run clearbench run CONFIG instead');
     const spec = JSON.parse(readFileSync(specFile, 'utf8')) as JobSpec;
+    const t0 = performance.now();
     await runJob(spec, reporter());
+    // A queued job (Slurm) marks its own stage done: the process that submitted it may be gone.
+    const marker = process.env.CLEARBENCH_DONE_MARKER;
+    if (marker) {
+      const m = JSON.parse(marker) as DoneMarkerSpec;
+      writeDoneMarker(m.file, m.stage, m.key, (performance.now() - t0) / 1000, jobPlace());
+    }
   } catch (err) {
     process.stderr.write(`${errorLine(err)}\n`);
     process.exit(exitCodeOf(err));

@@ -35,6 +35,13 @@ export interface ModelMeta {
   wall_s: number | null;
 }
 
+/**
+ * Also in meta.json (and every stage's done.json): where the stage ran, `executor` ('local' | 'slurm')
+ * and `slurm_job_id` (null locally). Like the wall time it never changes a result, so the reader leaves
+ * it out of ModelMeta and no report compares it.
+ */
+export const JOB_PLACE_KEYS = ['executor', 'slurm_job_id'] as const;
+
 /** One task's scores (summary.json `tasks.<id>`). */
 export interface TaskScores {
   prob: number;

@@ -19,6 +19,8 @@
  *         mia.samples.json                per-sample membership scores
  *         summary.json                    the evaluation's numbers, written last
  *     leaderboard.{md,csv,json,tex}, report.html
+ *     slurm.json                      a Slurm run's manifest: each stage's key, files and job id, the report job
+ *     slurm-report.{sh,log}, slurm-report-exit.json   the Slurm run's final job (it writes the reports)
  */
 import { join } from 'node:path';
 
@@ -50,6 +52,11 @@ export const REPORT_FILES = {
   latex: 'leaderboard.tex',
   html: 'report.html',
 } as const;
+
+/** A Slurm run's manifest (src/pipeline/slurm/manifest.ts): what status, cancel and a rerun read. */
+export const SLURM_MANIFEST = 'slurm.json';
+/** The Slurm run's final job, which writes the reports: its batch script, log and exit status. */
+export const SLURM_REPORT_FILES = { script: 'slurm-report.sh', log: 'slurm-report.log', exit: 'slurm-report-exit.json' } as const;
 
 /** `models/<name>`: a model directory relative to its run directory. */
 export function modelRelDir(name: string): string {

@@ -33,12 +33,22 @@ const load = (file: string, sets: string[] = []) => loadConfig(file, { sets });
 const prepare = (file: string, sets: string[] = []) => prepareRun({ config: file, sets, out: join(dir, 'runs', 'x') });
 
 describe('validation errors: one line naming the file, the key path and what was expected', () => {
+  test('executor and slurm settings: a wrong executor or slurm key is one line naming it', () => {
+    expect(() => load(cfg('bad-executor.yaml', 'executor: pbs\n'))).toThrow(/bad-executor\.yaml: executor: /);
+    expect(() => load(cfg('bad-slurm.yaml', 'slurm: { train: { gpus: 1 } }\n'))).toThrow(
+      /bad-slurm\.yaml: slurm\.train\.gpus: unknown key \(allowed: partition, account, qos, time, cpus_per_task, mem, gres, extra_args\)/,
+    );
+    expect(load(cfg('slurm-ok.yaml', 'executor: slurm\nslurm: { partition: gpu, eval: { time: "00:30:00" } }\n')).config).toMatchObject({
+      executor: 'slurm', slurm: { partition: 'gpu', gres: null, eval: { time: '00:30:00', partition: null } },
+    });
+  });
+
   test('unknown key', () => {
     const f = cfg('unknown-key.yaml', 'data:\n  synthetic:\n    person: 10\n');
     expect(() => load(f)).toThrow(`${f}: data.synthetic.person: unknown key (allowed: persons, images_per_person, well_known, seed, pretrain_images, layout)`);
     const top = cfg('unknown-top.yaml', 'method: [ga]\n');
     expect(() => load(top)).toThrow(
-      `${top}: method: unknown key (allowed: name, extends, data, model, forget_splits, unlearning, methods, plugins, seeds, eval, threads, jobs)`,
+      `${top}: method: unknown key (allowed: name, extends, data, model, forget_splits, unlearning, methods, plugins, seeds, eval, threads, jobs, executor, slurm)`,
     );
   });
 
@@ -309,6 +319,8 @@ describe('sweeps, names and keys', () => {
     for (const id of ['data', 'train:base', 'train:gold-forget10', 'eval:gold-forget10:clear-forget10', 'eval:base:clear-forget10']) expect(changedT).not.toContain(id);
     // Execution settings are not part of any key.
     expect(await changedBy(['threads=1', 'jobs=2'])).toEqual([]);
+    // Nor where the stages run: a run moved to Slurm reuses what ran locally.
+    expect(await changedBy(['executor=slurm', 'slurm.partition=gpu', 'slurm.train={gres: "gpu:1", mem: 32G, extra_args: [--exclusive]}'])).toEqual([]);
   });
 });
 

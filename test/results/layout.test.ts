@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import {
   CHECKPOINT_DIR, EXPECTED_RESULTS_FILE, META_FILE, MIA_SAMPLES_FILE, MODELS_DIR, REPORT_FILES, RESOLVED_CONFIG, RUN_LOCK, RUN_MARKER,
-  SUMMARY_FILE, TRAIN_LOG_FILE, evalDir, metaPath, miaSamplesPath, modelCheckpointDir, modelDir, summaryPath, taskSamplesPath, trainLogPath,
+  SLURM_MANIFEST, SLURM_REPORT_FILES, SUMMARY_FILE, TRAIN_LOG_FILE, evalDir, metaPath, miaSamplesPath, modelCheckpointDir, modelDir, summaryPath, taskSamplesPath, trainLogPath,
 } from '../../src/results/layout.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,7 +18,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Names that only the layout may spell; a string literal equal to one (or ending in one) elsewhere is a twin. */
 const NAMES = [
   CHECKPOINT_DIR, TRAIN_LOG_FILE, META_FILE, SUMMARY_FILE, MIA_SAMPLES_FILE, '.samples.json', MODELS_DIR, RESOLVED_CONFIG,
-  EXPECTED_RESULTS_FILE, RUN_MARKER, RUN_LOCK, ...Object.values(REPORT_FILES),
+  EXPECTED_RESULTS_FILE, RUN_MARKER, RUN_LOCK, ...Object.values(REPORT_FILES), SLURM_MANIFEST, ...Object.values(SLURM_REPORT_FILES),
 ];
 
 /**

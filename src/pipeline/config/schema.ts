@@ -141,6 +141,25 @@ export const DEFAULT_METHOD_ENTRIES: readonly { name: string; modality?: Modalit
   { name: 'dpo' }, { name: 'retain_ft' }, { name: 'rmu', lr: 1e-3, hyperparameters: { alpha: 30, params: 'mlp' } }, { name: 'scrub' }, { name: 'undial' }, { name: 'llmu' }, { name: 'sku' },
 ];
 
+/** Where the stages run: worker processes on this machine, or one Slurm job each (src/pipeline/slurm/). */
+export const EXECUTORS = ['local', 'slurm'] as const;
+
+const nullableString = (what: string) => z.union([z.null(), z.string().min(1)], { error: `expected ${what} or null (Slurm's default)` }).default(null);
+/** What sbatch is asked for; null leaves a setting to the cluster's default (cpus_per_task: the job's threads). */
+const slurmResourceShape = {
+  partition: nullableString('a partition name'),
+  account: nullableString('an account name'),
+  qos: nullableString('a QOS name'),
+  time: nullableString('a time limit (e.g. "02:00:00")'),
+  cpus_per_task: z.union([z.null(), positiveInt], { error: 'expected a positive integer or null (the job\'s threads)' }).default(null),
+  mem: nullableString('a memory size (e.g. "16G")'),
+  gres: nullableString('a generic resource (e.g. "gpu:1")'),
+  extra_args: z.array(z.string().min(1)).default([]),
+};
+// Per stage kind, each setting overrides the shared one (null: the shared one); extra_args add to the shared ones.
+const slurmKind = strict(slurmResourceShape).prefault({});
+const slurm = strict({ ...slurmResourceShape, train: slurmKind, unlearn: slurmKind, eval: slurmKind }).prefault({});
+
 // The name is the run directory's last segment (runs/<name>): '.' or '..' would name a directory above it.
 const runName = z
   .string()
@@ -193,8 +212,13 @@ export const configSchema = strict({
   }).prefault({}),
   threads: z.union([z.null(), positiveInt], { error: 'expected a positive integer or null (cores / jobs)' }).default(null),
   jobs: positiveInt.default(2),
+  executor: z.enum(EXECUTORS).default('local'),
+  slurm,
 });
 
 export type PipelineConfig = z.output<typeof configSchema>;
 export type MethodEntry = PipelineConfig['methods'][number];
 export type UnlearningSettings = PipelineConfig['unlearning'];
+export type SlurmConfig = PipelineConfig['slurm'];
+export type SlurmResources = Omit<SlurmConfig, 'train' | 'unlearn' | 'eval'>;
+export type ExecutorName = (typeof EXECUTORS)[number];

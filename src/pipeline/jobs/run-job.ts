@@ -10,10 +10,11 @@ import { writeFileAtomic } from '../../util/atomic.ts';
 import { metaPath } from '../../results/layout.ts';
 import { runDataJob } from './data-job.ts';
 import { runEvalJob } from './eval-job.ts';
-import { type JobOf, type JobReporter, type JobSpec, type MetaDraft } from './spec.ts';
+import { type JobOf, type JobReporter, type JobSpec, type MetaDraft, jobPlace } from './spec.ts';
 
+/** meta.json: the model's description, its wall time and where it ran (executor, Slurm job id; the report reads neither). */
 function writeMeta(modelDir: string, meta: MetaDraft, wallS: number): void {
-  writeFileAtomic(metaPath(modelDir), `${JSON.stringify({ ...meta, wall_s: Math.round(wallS * 10) / 10 }, null, 2)}\n`);
+  writeFileAtomic(metaPath(modelDir), `${JSON.stringify({ ...meta, wall_s: Math.round(wallS * 10) / 10, ...jobPlace() }, null, 2)}\n`);
 }
 
 async function train({ kind: _, meta, ...params }: JobOf<'train'>, report: JobReporter): Promise<void> {

@@ -9,6 +9,7 @@ import { type UnlearningJob } from '../../methods/unlearning-job.ts';
 import { type RecipeJob } from '../../train/recipe-job.ts';
 import { type DataParams } from './data-job.ts';
 import { type EvalParams } from './eval-job.ts';
+import { type ExecutorName } from '../config/schema.ts';
 
 /** meta.json without the wall time, which the worker measures. */
 export type MetaDraft = Omit<ModelMeta, 'wall_s'>;
@@ -45,3 +46,12 @@ export interface JobReporter {
 export type WorkerMessage =
   | { type: 'progress'; value: number; total: number; info: string }
   | { type: 'note'; message: string };
+
+/**
+ * Where this job runs, from the worker's environment: the executor sets CLEARBENCH_EXECUTOR, Slurm sets
+ * SLURM_JOB_ID (read only under the Slurm executor: a local run inside an allocation is still local).
+ */
+export function jobPlace(env: NodeJS.ProcessEnv = process.env): { executor: ExecutorName; slurm_job_id: string | null } {
+  const executor: ExecutorName = env.CLEARBENCH_EXECUTOR === 'slurm' ? 'slurm' : 'local';
+  return { executor, slurm_job_id: executor === 'slurm' ? env.SLURM_JOB_ID ?? null : null };
+}
