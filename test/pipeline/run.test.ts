@@ -14,6 +14,7 @@ import { readEvalSummary, readModelMeta } from '../../src/results/contract.ts';
 import { plainDisplay } from '../../src/pipeline/console.ts';
 import { type RunResult, formatPlan, prepareRun, runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { RUN_LOCK, RUN_MARKER } from '../../src/results/layout.ts';
+import { writeFailingPlugin } from '../helpers/failing-plugin.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'clearbench.js');
@@ -187,13 +188,7 @@ describe('clearbench run', () => {
   test('a failed job is reported with its log, does not stop the others, and the exit code is non-zero', () => {
     const runD = join(dir, 'd');
     cpSync(runA, runD, { recursive: true });
-    const plugin = join(dir, 'boom.mts'); // .mts: ESM outside a package with "type": "module"
-    writeFileSync(
-      plugin,
-      `import { defineMethod } from ${JSON.stringify(join(ROOT, 'src', 'methods', 'api.ts'))};\n` +
-        "export default defineMethod({ name: 'boom', description: 'always fails', hyperparameters: {}, streams: ['forget'],\n" +
-        "  loss: () => { throw new Error('boom: this method always fails'); } });\n",
-    );
+    writeFailingPlugin(dir);
     const failing = join(dir, 'failing.yaml');
     writeFileSync(failing, `extends: ./e2e.yaml\nplugins: [./boom.mts]\nmethods: [{ name: ga }, { name: boom }, { name: npo }]\n`);
     const r = spawnSync(process.execPath, [BIN, 'run', failing, '--out', runD], { encoding: 'utf8', env: process.env });

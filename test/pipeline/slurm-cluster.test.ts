@@ -18,6 +18,7 @@ import { plainDisplay } from '../../src/pipeline/console.ts';
 import { type RunResult, runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { manifestJobIds, readManifest } from '../../src/pipeline/slurm/manifest.ts';
 import { type StageState } from '../../src/pipeline/slurm/status.ts';
+import { writeFailingPlugin } from '../helpers/failing-plugin.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'clearbench.js');
@@ -160,13 +161,7 @@ describeCluster('clearbench run --executor slurm', () => {
   test('a stage that fails (a plugin that throws), submitted with --detach: its dependent never starts; status names it and its log; the last job writes the leaderboard', async () => {
     const runF = join(dir, 'failing');
     cpSync(runS, runF, { recursive: true });
-    const plugin = join(dir, 'boom.mts');
-    writeFileSync(
-      plugin,
-      `import { defineMethod } from ${JSON.stringify(join(ROOT, 'src', 'methods', 'api.ts'))};\n` +
-        "export default defineMethod({ name: 'boom', description: 'always fails', hyperparameters: {}, streams: ['forget'],\n" +
-        "  loss: () => { throw new Error('boom: this method always fails'); } });\n",
-    );
+    writeFailingPlugin(dir);
     const failing = join(dir, 'failing.yaml');
     writeFileSync(failing, `extends: ./small.yaml\nplugins: [./boom.mts]\nmethods: [{ name: ga }, { name: boom }, { name: npo }]\n`);
     const sub = await run(['run', failing, '--out', runF, '--executor', 'slurm', '--detach']);

@@ -15,9 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Graph, type Tensor } from '../../../src/engine/graph.ts';
 import { bindParams } from '../../../src/engine/params.ts';
-import { grad } from '../../../src/engine/autodiff.ts';
-import { CompiledGraph, type Feeds } from '../../../src/engine/session.ts';
-import { tokenCE } from '../../../src/engine/losses.ts';
+import { type Feeds } from '../../../src/engine/session.ts';
 import { ForwardRunner } from '../../../src/models/runner.ts';
 import { loadModel } from '../../../src/models/model-kinds.ts';
 import { addLora, mergeLora } from '../../../src/models/lora.ts';
@@ -29,7 +27,7 @@ import { parsePreprocessor, preprocessImage } from '../../../src/models/hf/prepr
 import { UserError } from '../../../src/util/errors.ts';
 import { IGNORE_LABEL } from '../../../src/protocol/vocabulary.ts';
 
-import { int64, relErr } from '../../helpers/parity.ts';
+import { expectLoraGradients, int64, relErr } from '../../helpers/parity.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'hf');
 const NAMES = ['llava-legacy-f32', 'llava-current-bf16-sharded'];
@@ -109,27 +107,7 @@ describe.each(NAMES)('%s', (name) => {
   });
 
   test('LoRA gradients (decoder, projector, vision tower) match PyTorch autograd (rel. 1e-4)', async () => {
-    const model = loadModel(dir);
-    const l = expected.lora;
-    const layers = addLora(model.params, { rank: l.rank, alpha: l.alpha, targets: l.layers }, 1, model.linearLayers?.());
-    expect(layers.sort()).toEqual([...l.layers].sort());
-    for (const prefix of layers) {
-      model.params.get(`${prefix}.lora_A`).data.set(refOf(`${prefix}.lora_A`));
-      model.params.get(`${prefix}.lora_B`).data.set(refOf(`${prefix}.lora_B`));
-    }
-    const g = new Graph();
-    const P = bindParams(g, model.params);
-    const targets = g.input('targets', [B, S], 'int64');
-    const loss = tokenCE(model.forward(g, P, model.declareInputs(g, { B, S, image: true })).logits, targets);
-    const wrt = layers.flatMap((p) => [`${p}.lora_A`, `${p}.lora_B`]);
-    const grads = grad(loss, wrt.map((n) => P(n)));
-    const outputs: Record<string, Tensor> = { loss };
-    wrt.forEach((n, i) => (outputs[`d_${n}`] = grads[i]));
-    const c = await CompiledGraph.compile(g, outputs, { threads: 1 });
-    const r = await c.run({ ...model.params.feeds(), ...feedsOf(expected.ids, pixels), targets: int64(l.targets) });
-    await c.release();
-    expect(Math.abs((r.loss.data as Float32Array)[0] - l.loss) / l.loss).toBeLessThan(1e-4);
-    for (const n of wrt) expect([n, relErr(r[`d_${n}`].data as Float32Array, refOf(`${n}.grad`)) < 1e-4]).toEqual([n, true]);
+    await expectLoraGradients(loadModel(dir), expected.lora, expected.lora.layers, refOf, { B, S, image: true }, feedsOf(expected.ids, pixels));
   });
 
   test('a LoRA-adapted model saves merged, in the source layout and names, and reloads bit-exactly', () => {

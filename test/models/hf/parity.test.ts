@@ -11,18 +11,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Graph, type Tensor } from '../../../src/engine/graph.ts';
 import { bindParams } from '../../../src/engine/params.ts';
-import { grad } from '../../../src/engine/autodiff.ts';
-import { CompiledGraph } from '../../../src/engine/session.ts';
-import { tokenCE } from '../../../src/engine/losses.ts';
 import { ForwardRunner } from '../../../src/models/runner.ts';
 import { loadModel } from '../../../src/models/model-kinds.ts';
-import { addLora } from '../../../src/models/lora.ts';
 import { readSafetensors, float32Of } from '../../../src/models/safetensors.ts';
 import { HF_KIND_ID } from '../../../src/models/hf/hf-model.ts';
 import { buildExport } from '../../../src/models/export.ts';
 import * as ort from 'onnxruntime-node';
 
-import { int64, relErr } from '../../helpers/parity.ts';
+import { expectLoraGradients, int64, relErr } from '../../helpers/parity.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'hf');
 const NAMES = ['llama-gqa-tied-bf16-sharded', 'llama-mha-untied-f32', 'qwen2-gqa-untied-f32', 'qwen2-tied-f16-sharded'];
@@ -92,26 +88,7 @@ describe.each(NAMES)('%s', (name) => {
   });
 
   test('LoRA gradients (PEFT-style adapters on q_proj, v_proj, down_proj) match PyTorch autograd (rel. 1e-4)', async () => {
-    const model = loadModel(dir);
-    const l = expected.lora;
-    const layers = addLora(model.params, { rank: l.rank, alpha: l.alpha, targets: ['model.layers.*.self_attn.q_proj', 'model.layers.*.self_attn.v_proj', 'model.layers.*.mlp.down_proj'] }, 1, model.linearLayers?.());
-    expect(layers.sort()).toEqual([...l.layers].sort());
-    for (const prefix of layers) {
-      model.params.get(`${prefix}.lora_A`).data.set(refOf(`${prefix}.lora_A`));
-      model.params.get(`${prefix}.lora_B`).data.set(refOf(`${prefix}.lora_B`));
-    }
-    const g = new Graph();
-    const P = bindParams(g, model.params);
-    const targets = g.input('targets', [B, S], 'int64');
-    const loss = tokenCE(model.forward(g, P, model.declareInputs(g, { B, S, image: false })).logits, targets);
-    const wrt = layers.flatMap((p) => [`${p}.lora_A`, `${p}.lora_B`]);
-    const grads = grad(loss, wrt.map((n) => P(n)));
-    const outputs: Record<string, Tensor> = { loss };
-    wrt.forEach((n, i) => (outputs[`d_${n}`] = grads[i]));
-    const c = await CompiledGraph.compile(g, outputs, { threads: 1 });
-    const r = await c.run({ ...model.params.feeds(), ids: int64(expected.ids), positions, targets: int64(l.targets) });
-    await c.release();
-    expect(Math.abs((r.loss.data as Float32Array)[0] - l.loss) / l.loss).toBeLessThan(1e-4);
-    for (const n of wrt) expect([n, relErr(r[`d_${n}`].data as Float32Array, refOf(`${n}.grad`)) < 1e-4]).toEqual([n, true]);
+    const patterns = ['model.layers.*.self_attn.q_proj', 'model.layers.*.self_attn.v_proj', 'model.layers.*.mlp.down_proj'];
+    await expectLoraGradients(loadModel(dir), expected.lora, patterns, refOf, { B, S, image: false }, { ids: int64(expected.ids), positions });
   });
 });
