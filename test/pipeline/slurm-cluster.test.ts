@@ -4,7 +4,7 @@
  * to one benchmark, runs with --executor slurm: every stage is a Slurm job and the leaderboard equals the
  * local executor's, wall times aside. Faults: a method plugin that throws (submitted with --detach: its
  * dependents never start and status names it and its log; the final job still writes the leaderboard);
- * the submitting process killed, then a stage scancel'ed while running (status says cancelled, a rerun
+ * the submitting process killed while a stage is held running (a plugin that waits for the test's release), then it scancel'ed (status says cancelled, a rerun
  * resubmits only it and its dependent, `clearbench cancel` stops them, and a last rerun completes).
  * Outside CI the suite skips, saying why, where sbatch is not on PATH; in CI (CI=true) it always runs.
  */
@@ -187,9 +187,24 @@ describeCluster('clearbench run --executor slurm', () => {
   test('the submitting process killed: status works, a rerun leaves running and queued stages alone; a running stage scancel\'ed: status says so, a rerun resubmits only it and its dependent; cancel stops them; a last rerun completes', async () => {
     const runK = join(dir, 'killed');
     cpSync(runS, runK, { recursive: true });
-    // npo alone changes (and runs long enough to be caught running): its unlearning and its evaluation.
-    const sets = ['--set', 'methods[1].epochs=16'];
-    const parent = cli(['run', config, '--out', runK, '--executor', 'slurm', ...sets]);
+    // npo's place is taken by 'hold', which runs until the test releases it (CLEARBENCH_TEST_RELEASE, which the
+    // jobs inherit as sbatch exports the environment): caught running however fast the machine is.
+    const release = join(dir, 'release-hold');
+    process.env.CLEARBENCH_TEST_RELEASE = release;
+    writeFileSync(
+      join(dir, 'hold.mts'),
+      `import { existsSync } from 'node:fs';\nimport { defineMethod, losses } from ${JSON.stringify(join(ROOT, 'src', 'methods', 'api.ts'))};\n` +
+        "export default defineMethod({ name: 'hold', description: 'gradient ascent, once the test releases it', hyperparameters: {}, streams: ['forget'],\n" +
+        '  loss: ({ s }) => {\n' +
+        '    const pause = new Int32Array(new SharedArrayBuffer(4));\n' +
+        '    while (process.env.CLEARBENCH_TEST_RELEASE && !existsSync(process.env.CLEARBENCH_TEST_RELEASE)) Atomics.wait(pause, 0, 0, 100);\n' +
+        '    return losses.tokenCE(s.forget.logits, s.forget.labels).neg();\n' +
+        '  } });\n',
+    );
+    const held = join(dir, 'held.yaml');
+    writeFileSync(held, 'extends: ./small.yaml\nplugins: [./hold.mts]\nmethods: [{ name: ga }, { name: hold }]\n');
+    const sets: string[] = [];
+    const parent = cli(['run', held, '--out', runK, '--executor', 'slurm', ...sets]);
     const t0 = Date.now();
     while (!readManifestSafe(runK)?.report || readManifestSafe(runK)!.report!.job_id === readManifest(runS)!.report!.job_id) {
       if (Date.now() - t0 > 60_000) throw new Error('the run never finished submitting');
@@ -198,50 +213,51 @@ describeCluster('clearbench run --executor slurm', () => {
     parent.child.kill('SIGKILL');
     await parent.done;
 
-    // From the run directory alone: npo queued or running, everything else done.
-    const npo = 'train:npo-s0-forget10';
-    const evalNpo = 'eval:npo-s0-forget10:clear-forget10';
-    const running = await waitFor(runK, 'npo to run', (s) => s.stages.get(npo)!.status === 'running');
-    for (const [id, s] of running.stages) if (id !== npo && id !== evalNpo) expect([id, s.status]).toEqual([id, 'done']);
-    expect(running.stages.get(evalNpo)!.status).toBe('queued');
-    const first = running.stages.get(npo)!.job_id!;
+    // From the run directory alone: hold queued or running, everything else done.
+    const hold = 'train:hold-s0-forget10';
+    const evalHold = 'eval:hold-s0-forget10:clear-forget10';
+    const running = await waitFor(runK, 'hold to run', (s) => s.stages.get(hold)!.status === 'running');
+    for (const [id, s] of running.stages) if (id !== hold && id !== evalHold) expect([id, s.status]).toEqual([id, 'done']);
+    expect(running.stages.get(evalHold)!.status).toBe('queued');
+    const first = running.stages.get(hold)!.job_id!;
     // Meanwhile a local run into the same directory is refused (a detached run holds no lock).
-    const localRun = await run(['run', config, '--out', runK, ...sets]);
+    const localRun = await run(['run', held, '--out', runK, ...sets]);
     expect(localRun.status).toBe(1);
-    expect(localRun.stderr).toMatch(/^clearbench: \d Slurm job\(s\) of .* are still queued or running \(first: train:npo-s0-forget10\); wait for them, stop them with clearbench cancel .*, or run again with --executor slurm\n$/);
+    expect(localRun.stderr).toMatch(/^clearbench: \d Slurm job\(s\) of .* are still queued or running \(first: train:hold-s0-forget10\); wait for them, stop them with clearbench cancel .*, or run again with --executor slurm\n$/);
     // A rerun now leaves the running stage and its queued dependent alone (only the report job is replaced).
-    const meanwhile = await run(['run', config, '--out', runK, '--executor', 'slurm', '--detach', ...sets]);
+    const meanwhile = await run(['run', held, '--out', runK, '--executor', 'slurm', '--detach', ...sets]);
     expect(meanwhile.status).toBe(0);
     expect(meanwhile.stderr).toContain('on Slurm: 9 of 11 stages reused, 0 submitted, 2 left queued or running');
-    expect(readManifest(runK)!.stages.find((s) => s.id === npo)!.job_id).toBe(first);
+    expect(readManifest(runK)!.stages.find((s) => s.id === hold)!.job_id).toBe(first);
     expect(spawnSync('scancel', [first]).status).toBe(0);
-    const cancelled = await waitFor(runK, 'npo to be cancelled', (s) => s.stages.get(npo)!.status === 'cancelled');
-    expect(cancelled.stages.get(npo)!.detail).toContain('cancel');
-    expect(['skipped', 'cancelled']).toContain(cancelled.stages.get(evalNpo)!.status);
+    const cancelled = await waitFor(runK, 'hold to be cancelled', (s) => s.stages.get(hold)!.status === 'cancelled');
+    expect(cancelled.stages.get(hold)!.detail).toContain('cancel');
+    expect(['skipped', 'cancelled']).toContain(cancelled.stages.get(evalHold)!.status);
 
     // A rerun (detached) resubmits exactly the cancelled stage and its dependent.
-    const again = await run(['run', config, '--out', runK, '--executor', 'slurm', '--detach', ...sets]);
+    const again = await run(['run', held, '--out', runK, '--executor', 'slurm', '--detach', ...sets]);
     expect(again.status).toBe(0);
     expect(again.stderr).toContain(`on Slurm: 9 of 11 stages reused, 2 submitted`);
-    const resubmitted = readManifest(runK)!.stages.find((s) => s.id === npo)!.job_id!;
+    const resubmitted = readManifest(runK)!.stages.find((s) => s.id === hold)!.job_id!;
     expect(resubmitted).not.toBe(first);
     // clearbench cancel stops what is queued or running: both stages and the report job.
     const cancel = await run(['cancel', runK]);
     expect(cancel.status).toBe(0);
     expect(cancel.stdout).toMatch(/^cancelled 3 Slurm job\(s\): /);
     const afterCancel = await waitFor(runK, 'the cancelled jobs to leave the queue', settled, 60_000);
-    expect(afterCancel.stages.get(npo)!.status).toBe('cancelled');
-    expect(afterCancel.stages.get(evalNpo)!.status).toBe('cancelled');
+    expect(afterCancel.stages.get(hold)!.status).toBe('cancelled');
+    expect(afterCancel.stages.get(evalHold)!.status).toBe('cancelled');
     expect((await run(['cancel', runK])).stdout).toBe('nothing of this run is queued or running\n');
 
-    // The last rerun, attached, completes them and prints the leaderboard.
-    const last = await run(['run', config, '--out', runK, '--executor', 'slurm', ...sets]);
+    // The last rerun, attached, completes them (released now) and prints the leaderboard.
+    writeFileSync(release, '');
+    const last = await run(['run', held, '--out', runK, '--executor', 'slurm', ...sets]);
     expect({ status: last.status, stderr: last.stderr }).toMatchObject({ status: 0 });
     expect(last.stderr).toContain(`on Slurm: 9 of 11 stages reused, 2 submitted`);
-    expect(last.stdout).toContain('| npo-s0-forget10 |');
+    expect(last.stdout).toContain('| hold-s0-forget10 |');
     const done = await status(runK);
     expect([...done.stages.values()].every((s) => s.status === 'done')).toBe(true);
-    expect(json(join(runK, 'models', 'npo-s0-forget10', 'meta.json'))).toMatchObject({ executor: 'slurm', slurm_job_id: done.stages.get(npo)!.job_id });
+    expect(json(join(runK, 'models', 'hold-s0-forget10', 'meta.json'))).toMatchObject({ executor: 'slurm', slurm_job_id: done.stages.get(hold)!.job_id });
   }, 300_000);
 
   test('a node that cannot see the run directory: the job stops at once and the run fails in one line saying what must be shared', async () => {
