@@ -262,8 +262,9 @@ describeCluster('clearbench run --executor slurm', () => {
 
   test('a node that cannot see the run directory: the job stops at once and the run fails in one line saying what must be shared', async () => {
     const runU = join(dir, 'unseen');
-    // The data job is held for a few seconds; meanwhile the run directory "disappears" from the node's view.
-    const sets = ['--set', 'slurm.extra_args=["--begin=now+4"]', '--set', 'methods=[{name: ga}]'];
+    // The data job is held for 8 s (submitting every job takes about 1 s); meanwhile the run directory
+    // "disappears" from the node's view.
+    const sets = ['--set', 'slurm.extra_args=["--begin=now+8"]', '--set', 'methods=[{name: ga}]'];
     const parent = cli(['run', config, '--out', runU, '--executor', 'slurm', ...sets]);
     const t0 = Date.now();
     while (!readManifestSafe(runU)?.report) {
