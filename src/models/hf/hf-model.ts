@@ -26,7 +26,7 @@ import {
 import { type HfDecoderConfig, parseHfConfig } from './config.ts';
 import { ChatTemplate, readsTypedContent, tokenString } from './chat-template.ts';
 import { type DecoderInputs, decoderForward, decoderHead, decoderLinearPrefixes, decoderParamShapes, decoderStep, isProjection, maxSeqOf, LM_HEAD } from './decoder.ts';
-import { INDEX_FILE, SINGLE_FILE, hubWeightFiles, readHubWeights } from './weights.ts';
+import { INDEX_FILE, SINGLE_FILE, hubWeightFiles, readHubWeights, transpose2d } from './weights.ts';
 
 export const HF_KIND_ID = 'hf-causal-lm';
 const CONFIG = 'config.json';
@@ -112,7 +112,7 @@ export function paramsFromHub(dir: string, c: HfDecoderConfig): ParamStore {
     if (!t) throw new UserError(`${dir}: the weights lack ${name}, which config.json's ${c.architecture} needs`);
     const hubShape = isProjection(name) ? [shape[1], shape[0]] : shape;
     if (t.shape.join(',') !== hubShape.join(',')) throw new UserError(`${dir}: ${name} is [${t.shape}], config.json needs [${hubShape}]`);
-    store.add(name, shape, isProjection(name) ? transpose(t.data, hubShape[0], hubShape[1]) : t.data);
+    store.add(name, shape, isProjection(name) ? transpose2d(t.data, hubShape[0], hubShape[1]) : t.data);
     hub.delete(name);
   }
   // Tied checkpoints sometimes also store lm_head (a copy of the embedding); anything else is unexpected.
@@ -120,16 +120,6 @@ export function paramsFromHub(dir: string, c: HfDecoderConfig): ParamStore {
   const extra = [...hub.keys()].filter((n) => !n.endsWith('.rotary_emb.inv_freq'));
   if (extra.length) throw new UserError(`${dir}: the weights hold ${extra[0]}${extra.length > 1 ? ` and ${extra.length - 1} more` : ''}, which ${c.architecture} as configured does not use`);
   return store;
-}
-
-/** Row-major [rows, cols] → [cols, rows]. */
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < rows; i++) {
-    const r = i * cols;
-    for (let j = 0; j < cols; j++) out[j * rows + i] = a[r + j];
-  }
-  return out;
 }
 
 export interface HfSource {
@@ -225,7 +215,7 @@ export class HfCausalLM implements LoadedModel {
     const tensors = decoderParamShapes(this.config).map(({ name, shape }) => {
       const data = weights.get(name).data;
       return isProjection(name)
-        ? { name, shape: [shape[1], shape[0]], data: transpose(data, shape[0], shape[1]) }
+        ? { name, shape: [shape[1], shape[0]], data: transpose2d(data, shape[0], shape[1]) }
         : { name, shape, data };
     });
     const files = hubWeightFiles(tensors);

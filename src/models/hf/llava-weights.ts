@@ -10,7 +10,7 @@
 import { UserError } from '../../util/errors.ts';
 import { readSafetensors } from '../safetensors.ts';
 import { join } from 'node:path';
-import { toFloat32, weightFiles } from './weights.ts';
+import { toFloat32, transpose2d, weightFiles } from './weights.ts';
 
 export type LlavaLayout = 'legacy' | 'current';
 
@@ -77,16 +77,6 @@ export function readLlavaWeights(dir: string): { tensors: Map<string, HubTensorF
     tensors.set(n, t);
   }
   return { tensors, layout };
-}
-
-/** Row-major [rows, cols] → [cols, rows]. */
-export function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < rows; i++) {
-    const r = i * cols;
-    for (let j = 0; j < cols; j++) out[j * rows + i] = a[r + j];
-  }
-  return out;
 }
 
 /** The hub's shape of a parameter held as `shape` here. */

@@ -121,3 +121,13 @@ export function hubWeightFiles(tensors: readonly F32Tensor[], shardBytes = SAVE_
   files.set(INDEX_FILE, `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
   return files;
 }
+
+/** Row-major [rows, cols] → [cols, rows]. */
+export function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < rows; i++) {
+    const r = i * cols;
+    for (let j = 0; j < cols; j++) out[j * rows + i] = a[r + j];
+  }
+  return out;
+}
