@@ -18,11 +18,15 @@ import { type LlavaLayout } from './llava-weights.ts';
 import { defaultPreprocessor, parsePreprocessor } from './preprocessor.ts';
 
 export function initHfParams(c: HfDecoderConfig, seed: number, std = 0.02): ParamStore {
+  return initByRule(decoderParamShapes(c), Rng.derive(seed, 'hf-init'), std, (name) => name.endsWith('norm.weight'));
+}
+
+/** transformers' rule: norm weights 1, biases 0, every other tensor normal(0, std), in the order given. */
+function initByRule(shapes: Iterable<{ name: string; shape: number[] }>, rng: Rng, std: number, isNormWeight: (name: string) => boolean): ParamStore {
   const store = new ParamStore();
-  const rng = Rng.derive(seed, 'hf-init');
-  for (const { name, shape } of decoderParamShapes(c)) {
+  for (const { name, shape } of shapes) {
     const n = shape.reduce((a, b) => a * b, 1);
-    if (name.endsWith('norm.weight')) store.add(name, shape, new Float32Array(n).fill(1));
+    if (isNormWeight(name)) store.add(name, shape, new Float32Array(n).fill(1));
     else if (name.endsWith('.bias')) store.add(name, shape);
     else store.add(name, shape, normalInit(rng, n, std));
   }
@@ -55,15 +59,7 @@ export function writeRandomHfCheckpoint(dir: string, files: RandomHfCheckpoint, 
  * post_layernorm, which nothing reads, are not written.
  */
 export function initLlavaParams(c: LlavaConfig, seed: number, std = 0.02): ParamStore {
-  const store = new ParamStore();
-  const rng = Rng.derive(seed, 'llava-init');
-  for (const { name, shape } of llavaParamShapes(c)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (/(norm|layrnorm|layer_norm\d)\.weight$/.test(name)) store.add(name, shape, new Float32Array(n).fill(1));
-    else if (name.endsWith('.bias')) store.add(name, shape);
-    else store.add(name, shape, normalInit(rng, n, std));
-  }
-  return store;
+  return initByRule(llavaParamShapes(c), Rng.derive(seed, 'llava-init'), std, (name) => /(norm|layrnorm|layer_norm\d)\.weight$/.test(name));
 }
 
 export interface RandomLlavaCheckpoint extends RandomHfCheckpoint {
