@@ -35,6 +35,7 @@ import { UserError } from '../util/errors.ts';
 import { type ExecutorName } from './config/schema.ts';
 import { type Submitted, submitPlan, watchRun } from './slurm/submit.ts';
 import { refuseLiveSlurmJobs } from './slurm/live.ts';
+import { TOKEN_VARIABLES } from './slurm/sbatch.ts';
 
 export { RESOLVED_CONFIG };
 
@@ -267,6 +268,10 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
         `run ${loaded.config.name} → ${plan.runDir} on Slurm: ${slurm.reused.length} of ${plan.stages.length} stages reused, ${slurm.submitted.length} submitted` +
           `${slurm.kept.length ? `, ${slurm.kept.length} left queued or running` : ''}${slurm.manifest.report ? ` (report: job ${slurm.manifest.report.job_id})` : ''}`,
       );
+      const tokens = TOKEN_VARIABLES.filter((k) => process.env[k]);
+      if (tokens.length && slurm.submitted.length) {
+        display.note(`${tokens.join(' and ')} not passed to the Slurm jobs (the controller would keep it with each job): jobs read gated repos from the shared cache, so fetch them first with clearbench download`);
+      }
       if (o.detach && left) {
         display.end();
         print(`submitted; follow with: clearbench status ${plan.runDir} (the leaderboard is written when the last job ends)\n`);

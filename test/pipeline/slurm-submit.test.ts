@@ -38,7 +38,7 @@ function installFakeSlurm(): void {
     writeFileSync(join(fake, name), `#!/bin/bash\n${body}\n`);
     chmodSync(join(fake, name), 0o755);
   };
-  script('sbatch', `n=$(( $(cat ${dir}/next 2>/dev/null || echo 100) + 1 )); echo $n > ${dir}/next; echo "$n $*" >> ${dir}/sbatch.log; echo $n`);
+  script('sbatch', `n=$(( $(cat ${dir}/next 2>/dev/null || echo 100) + 1 )); echo $n > ${dir}/next; echo "$n $*" >> ${dir}/sbatch.log; echo "\${HF_TOKEN-unset} \${HUGGING_FACE_HUB_TOKEN-unset} \${CLEARBENCH_PROBE-unset}" >> ${dir}/sbatch-env.log; echo $n`);
   script('squeue', `cat ${dir}/squeue.txt 2>/dev/null; true`);
   script('scancel', `echo "$*" >> ${dir}/scancel.log`);
   script('sacct', 'echo "Slurm accounting storage is disabled" >&2; exit 1');
@@ -91,6 +91,7 @@ afterAll(() => {
 });
 
 describe('submitting a plan to Slurm', () => {
+
   test('every stage one job behind its inputs, resources per kind, a report job behind all; then a rerun keeps what is live, resubmits a failure and its dependents', async () => {
     const run = join(dir, 'run');
     const { plan: pl, out } = await submit(run);
@@ -160,5 +161,25 @@ describe('submitting a plan to Slurm', () => {
     expect(out.submitted).toEqual(npo);
     expect(out.kept).toHaveLength(pl.stages.length - 2);
     expect(cancelled().slice(before)).toEqual(expect.arrayContaining(npo.map((id) => ids.get(id)!)));
+  });
+  test('sbatch, which exports its environment to the job and the controller\'s job record, never gets an access token; the rest of the environment passes', async () => {
+    const saved = { HF_TOKEN: process.env.HF_TOKEN, HUGGING_FACE_HUB_TOKEN: process.env.HUGGING_FACE_HUB_TOKEN, CLEARBENCH_PROBE: process.env.CLEARBENCH_PROBE };
+    const secret = 'hf_notforslurm0123456789';
+    Object.assign(process.env, { HF_TOKEN: secret, HUGGING_FACE_HUB_TOKEN: secret, CLEARBENCH_PROBE: 'passed' });
+    rmSync(join(dir, 'sbatch-env.log'), { force: true }); // the stand-in logs every test's calls
+    try {
+      const run = join(dir, 'token-run');
+      const { plan: pl } = await submit(run);
+      const seen = readFileSync(join(dir, 'sbatch-env.log'), 'utf8').trim().split('\n');
+      expect(seen).toHaveLength(pl.stages.length + 1);
+      expect(new Set(seen)).toEqual(new Set(['unset unset passed']));
+      expect(readFileSync(join(run, 'slurm.json'), 'utf8')).not.toContain(secret);
+      expect(readFileSync(join(run, 'models', 'target', 'slurm-job.sh'), 'utf8')).not.toContain(secret);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });

@@ -83,11 +83,25 @@ export function batchScript(b: BatchScript): string {
   ].join('\n');
 }
 
+/** Environment variables that hold a hub access token: never handed to Slurm. */
+export const TOKEN_VARIABLES = ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN'] as const;
+
+/**
+ * What sbatch may export to a job: this environment without access tokens. Slurm keeps a job's environment in
+ * the controller's job record (and `sacct --env-vars` shows it), so a token exported there would reach hosts
+ * other than the hub. Jobs find gated repos in the shared cache instead (`clearbench download` first).
+ */
+export function jobEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of TOKEN_VARIABLES) delete out[k];
+  return out;
+}
+
 /** Runs a Slurm command; a missing command or a refusal is a one-line UserError. */
 export function slurmCommand(cmd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     // The environment passed explicitly: sbatch exports it to the job (CLEARBENCH_CACHE, CLEARBENCH_DEVICE, …).
-    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: process.env }, (err, stdout, stderr) => {
+    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: jobEnvironment(process.env) }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         return reject(new UserError(`the Slurm executor needs ${cmd} on PATH (Slurm's client commands: apt-get install slurm-client, or load your cluster's module), or run with --executor local`));
