@@ -40,7 +40,8 @@ export function isHfConfig(json: unknown): boolean {
   return !!json && typeof json === 'object' && !('format' in json) && Array.isArray((json as { architectures?: unknown }).architectures);
 }
 
-function readJson(path: string): Record<string, unknown> {
+/** A JSON file of a checkpoint directory; unreadable or invalid is one line naming it. */
+export function readJson(path: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -157,14 +158,8 @@ export class HfCausalLM implements LoadedModel {
 
   batch(samples: readonly EncodedSample[], opts: { padSide: 'right' | 'left'; padTo?: number }): ModelBatch {
     if (samples.some((s) => s.image !== null)) throw new UserError(`${this.config.architecture} is a text-only model; image samples need a vision–language model`);
-    const S = opts.padTo ?? bucketLength(Math.max(...samples.map((s) => s.ids.length)));
-    const c = collate(samples, { padSide: opts.padSide, padTo: S, padId: this.tokenizer.special.pad });
-    const targets = new BigInt64Array(c.B * S).fill(BigInt(IGNORE_LABEL));
-    for (let b = 0; b < c.B; b++) for (let t = 0; t + 1 < S; t++) targets[b * S + t] = c.labels[b * S + t + 1];
-    const keyMask = opts.padSide === 'left';
-    const feeds: Feeds = { ids: c.inputIds, positions: c.positionIds };
-    if (keyMask) feeds.key_mask = c.attentionMask;
-    return { shape: { B: c.B, S, image: false, keyMask }, feeds, targets, lengths: c.lengths };
+    const { batch } = textBatch(samples, opts, this.tokenizer.special.pad);
+    return batch;
   }
 
   async preprocessImages(images: readonly BatchImage[]): Promise<Float32Array[]> {
@@ -218,21 +213,48 @@ export class HfCausalLM implements LoadedModel {
         ? { name, shape: [shape[1], shape[0]], data: transpose2d(data, shape[0], shape[1]) }
         : { name, shape, data };
     });
-    const files = hubWeightFiles(tensors);
-    // The weights are written F32; newer transformers name the dtype `dtype`, older ones `torch_dtype`.
-    const config: Record<string, unknown> = { ...this.src.rawConfig, torch_dtype: 'float32' };
-    if ('dtype' in config) config.dtype = 'float32';
-    if (training !== undefined) config.clearbench = { training };
-    files.set(CONFIG, `${JSON.stringify(config, null, 2)}\n`);
-    files.set(TOKENIZER, serializeTokenizerJson(this.tokenizer.toJSON()));
-    files.set(TOKENIZER_CONFIG, `${JSON.stringify(this.src.tok.tokenizerConfig, null, 2)}\n`);
-    for (const [name, bytes] of this.src.carried) files.set(name, bytes);
-    writeCheckpointFiles(dir, files, (name) => name === SINGLE_FILE || name === INDEX_FILE || /^model-\d{5}-of-\d{5}\.safetensors$/.test(name));
+    writeHubCheckpoint(dir, tensors, float32Config(this.src.rawConfig), training, this.tokenizer, this.src.tok.tokenizerConfig, this.src.carried);
   }
 
   describe(): Record<string, JsonValue> {
     return { kind: HF_KIND_ID, ...(JSON.parse(JSON.stringify(this.config)) as Record<string, JsonValue>) };
   }
+}
+
+/**
+ * A batch's text part, for every Hugging Face kind: padded ids and positions, next-token targets, and the key
+ * mask when left-padded. `collated` is what the padding did (lengths, side), for inputs a kind adds.
+ */
+export function textBatch(samples: readonly EncodedSample[], opts: { padSide: 'right' | 'left'; padTo?: number }, padId: number): { batch: ModelBatch; collated: ReturnType<typeof collate> } {
+  const S = opts.padTo ?? bucketLength(Math.max(...samples.map((s) => s.ids.length)));
+  const c = collate(samples, { padSide: opts.padSide, padTo: S, padId });
+  const targets = new BigInt64Array(c.B * S).fill(BigInt(IGNORE_LABEL));
+  for (let b = 0; b < c.B; b++) for (let t = 0; t + 1 < S; t++) targets[b * S + t] = c.labels[b * S + t + 1];
+  const keyMask = opts.padSide === 'left';
+  const feeds: Feeds = { ids: c.inputIds, positions: c.positionIds };
+  if (keyMask) feeds.key_mask = c.attentionMask;
+  return { batch: { shape: { B: c.B, S, image: false, keyMask }, feeds, targets, lengths: c.lengths }, collated: c };
+}
+
+/** A config.json that says float32, as the weights are written: `torch_dtype`, and `dtype` where newer transformers name it. */
+export function float32Config(c: Record<string, unknown>): Record<string, unknown> {
+  return { ...c, torch_dtype: 'float32', ...('dtype' in c ? { dtype: 'float32' } : {}) };
+}
+
+/**
+ * Writes a checkpoint in the hub's layout: the weights (single file or shards with an index), config.json with
+ * the training record under "clearbench", the tokenizer files, and the files carried over as they were.
+ */
+export function writeHubCheckpoint(
+  dir: string, tensors: Parameters<typeof hubWeightFiles>[0], config: Record<string, unknown>, training: Record<string, JsonValue> | undefined,
+  tokenizer: Tokenizer, tokenizerConfig: Record<string, unknown>, carried: ReadonlyMap<string, Uint8Array>,
+): void {
+  const files = hubWeightFiles(tensors);
+  files.set(CONFIG, `${JSON.stringify(training === undefined ? config : { ...config, clearbench: { training } }, null, 2)}\n`);
+  files.set(TOKENIZER, serializeTokenizerJson(tokenizer.toJSON()));
+  files.set(TOKENIZER_CONFIG, `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
+  for (const [name, bytes] of carried) files.set(name, bytes);
+  writeCheckpointFiles(dir, files, (name) => name === SINGLE_FILE || name === INDEX_FILE || /^model-\d{5}-of-\d{5}\.safetensors$/.test(name));
 }
 
 /** Load a Hugging Face causal LM directory. */

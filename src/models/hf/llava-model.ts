@@ -13,26 +13,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Graph, type Tensor } from '../../engine/graph.ts';
 import { type ParamLookup, ParamStore } from '../../engine/params.ts';
-import { type Feeds } from '../../engine/session.ts';
 import { UserError } from '../../util/errors.ts';
 import { IGNORE_LABEL } from '../../protocol/vocabulary.ts';
 import { type BatchImage } from '../../data/images.ts';
 import { type TensorCache } from '../../data/tensor-cache.ts';
 import { type Tokenizer } from '../tokenizer/tokenizer.ts';
-import { serializeTokenizerJson } from '../tokenizer/index.ts';
-import { type EncodedSample, type Sample, bucketLength } from '../batch.ts';
-import { collate, expandImagePlaceholder } from '../chat.ts';
-import { writeCheckpointFiles } from '../checkpoint.ts';
+import { type EncodedSample, type Sample } from '../batch.ts';
+import { expandImagePlaceholder } from '../chat.ts';
 import { hasLora, mergeLora } from '../lora.ts';
 import { linear } from '../transformer.ts';
 import {
   type BatchShape, type DecodeStepInputs, type ForwardOutputs, type ForwardWants, type JsonValue, type KV, type LoadedModel,
   type ModelBatch, type ModelDims, type ModelInputs, type ModelKind,
 } from '../model.ts';
-import { type HfTokenizerParts, loadHfTokenizer } from './hf-model.ts';
+import { type HfTokenizerParts, float32Config, loadHfTokenizer, readJson, textBatch, writeHubCheckpoint } from './hf-model.ts';
 import { tokenString } from './chat-template.ts';
 import { decoderForward, decoderHead, decoderLinearPrefixes, decoderParamShapes, decoderStep, maxSeqOf } from './decoder.ts';
-import { INDEX_FILE, SINGLE_FILE, hubWeightFiles } from './weights.ts';
 import { type LlavaConfig, parseLlavaConfig } from './llava-config.ts';
 import { PROJECTOR, activate, clipFeatures, clipLinearPrefixes, clipParamShapes } from './clip.ts';
 import { type HubTensorF32, type LlavaLayout, fromCurrent, fromHub, hubShape, readLlavaWeights, toHub } from './llava-weights.ts';
@@ -172,32 +168,26 @@ export class LlavaModel implements LoadedModel {
   batch(samples: readonly EncodedSample[], opts: { padSide: 'right' | 'left'; padTo?: number }): ModelBatch {
     const withImage = samples[0].image !== null;
     if (samples.some((s) => (s.image !== null) !== withImage)) throw new Error('a batch mixes image and text-only samples');
-    const S = opts.padTo ?? bucketLength(Math.max(...samples.map((s) => s.ids.length)));
-    const c = collate(samples, { padSide: opts.padSide, padTo: S, padId: this.tokenizer.special.pad });
-    const targets = new BigInt64Array(c.B * S).fill(BigInt(IGNORE_LABEL));
-    for (let b = 0; b < c.B; b++) for (let t = 0; t + 1 < S; t++) targets[b * S + t] = c.labels[b * S + t + 1];
-    const keyMask = opts.padSide === 'left';
-    const feeds: Feeds = { ids: c.inputIds, positions: c.positionIds };
-    if (keyMask) feeds.key_mask = c.attentionMask;
-    if (withImage) {
-      const { imageSize } = this.config.vision;
-      const per = 3 * imageSize * imageSize;
-      const n = this.config.imageTokens;
-      const images = new Float32Array(c.B * per);
-      const index = new BigInt64Array(c.B * S);
-      const slot = new Float32Array(c.B * S);
-      samples.forEach((s, b) => {
-        if (s.image!.length !== per) throw new Error(`image ${b} has ${s.image!.length} values, the vision tower takes ${per}`);
-        images.set(s.image!, b * per);
-        const at = b * S + (opts.padSide === 'left' ? S - c.lengths[b] : 0) + s.imageAt;
-        for (let k = 0; k < n; k++) {
-          index[at + k] = BigInt(k);
-          slot[at + k] = 1;
-        }
-      });
-      Object.assign(feeds, { images, image_index: index, image_slot: slot });
-    }
-    return { shape: { B: c.B, S, image: withImage, keyMask }, feeds, targets, lengths: c.lengths };
+    const { batch, collated: c } = textBatch(samples, opts, this.tokenizer.special.pad);
+    if (!withImage) return batch;
+    const S = batch.shape.S;
+    const { imageSize } = this.config.vision;
+    const per = 3 * imageSize * imageSize;
+    const n = this.config.imageTokens;
+    const images = new Float32Array(c.B * per);
+    const index = new BigInt64Array(c.B * S);
+    const slot = new Float32Array(c.B * S);
+    samples.forEach((s, b) => {
+      if (s.image!.length !== per) throw new Error(`image ${b} has ${s.image!.length} values, the vision tower takes ${per}`);
+      images.set(s.image!, b * per);
+      const at = b * S + (opts.padSide === 'left' ? S - c.lengths[b] : 0) + s.imageAt;
+      for (let k = 0; k < n; k++) {
+        index[at + k] = BigInt(k);
+        slot[at + k] = 1;
+      }
+    });
+    Object.assign(batch.feeds, { images, image_index: index, image_slot: slot });
+    return { ...batch, shape: { ...batch.shape, image: true } };
   }
 
   preprocessImages(images: readonly BatchImage[], cache?: TensorCache): Promise<Float32Array[]> {
@@ -282,32 +272,19 @@ export class LlavaModel implements LoadedModel {
       name: fromCurrent(name, this.src.layout), shape: hubShape(name, shape, patch), data: toHub(name, shape, weights.get(name).data),
     }));
     for (const [name, t] of this.src.unused) tensors.push({ name: fromCurrent(name, this.src.layout), shape: t.shape, data: t.data });
-    const files = hubWeightFiles(tensors);
-    // The weights are written F32, which the dtype keys (top level and nested; `dtype` in newer transformers) say.
-    const f32 = (c: Record<string, unknown>) => ({ ...c, ...('torch_dtype' in c ? { torch_dtype: 'float32' } : {}), ...('dtype' in c ? { dtype: 'float32' } : {}) });
-    const config: Record<string, unknown> = { ...f32(this.src.rawConfig), torch_dtype: 'float32' };
+    // The weights are written F32, which the dtype keys say, at the top level and in the nested configs that have one.
+    const config = float32Config(this.src.rawConfig);
     for (const key of ['text_config', 'vision_config']) {
-      const sub = config[key];
-      if (sub && typeof sub === 'object' && !Array.isArray(sub)) config[key] = f32(sub as Record<string, unknown>);
+      const sub = config[key] as Record<string, unknown> | undefined;
+      if (sub && typeof sub === 'object' && !Array.isArray(sub) && ('torch_dtype' in sub || 'dtype' in sub)) {
+        config[key] = { ...sub, ...('torch_dtype' in sub ? { torch_dtype: 'float32' } : {}), ...('dtype' in sub ? { dtype: 'float32' } : {}) };
+      }
     }
-    if (training !== undefined) config.clearbench = { training };
-    files.set(CONFIG, `${JSON.stringify(config, null, 2)}\n`);
-    files.set('tokenizer.json', serializeTokenizerJson(this.tokenizer.toJSON()));
-    files.set('tokenizer_config.json', `${JSON.stringify(this.src.tok.tokenizerConfig, null, 2)}\n`);
-    for (const [name, bytes] of this.src.carried) files.set(name, bytes);
-    writeCheckpointFiles(dir, files, (name) => name === SINGLE_FILE || name === INDEX_FILE || /^model-\d{5}-of-\d{5}\.safetensors$/.test(name));
+    writeHubCheckpoint(dir, tensors, config, training, this.tokenizer, this.src.tok.tokenizerConfig, this.src.carried);
   }
 
   describe(): Record<string, JsonValue> {
     return { kind: LLAVA_KIND_ID, layout: this.src.layout, ...(JSON.parse(JSON.stringify(this.config)) as Record<string, JsonValue>) };
-  }
-}
-
-function readJson(path: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new UserError(`cannot read ${path} (${(err as Error).message})`);
   }
 }
 
