@@ -42,10 +42,14 @@ export function mainOutput(s: Stage): string {
 }
 
 export function isDone(s: Stage): boolean {
-  const file = markerPath(s);
-  if (!existsSync(file) || !existsSync(mainOutput(s))) return false;
+  return markedDone(markerPath(s), mainOutput(s), s.key);
+}
+
+/** True when the marker file holds `key` and the output exists (isDone from paths, as a Slurm manifest keeps them). */
+export function markedDone(marker: string, output: string, key: string): boolean {
+  if (!existsSync(marker) || !existsSync(output)) return false;
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown }).key === s.key;
+    return (JSON.parse(readFileSync(marker, 'utf8')) as { key?: unknown }).key === key;
   } catch {
     return false; // an unreadable marker is no marker
   }

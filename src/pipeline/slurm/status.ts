@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { lastLogLine } from '../executor.ts';
+import { markedDone } from '../markers.ts';
 import { type ManifestJob, type ManifestStage, type SlurmManifest, manifestJobIds } from './manifest.ts';
 import { SHARED_FS } from './sbatch.ts';
 import { ACTIVE_STATES, type QueueEntry, type QueueSnapshot, queueSnapshot } from './queue.ts';
@@ -22,16 +23,6 @@ export interface StageState {
   detail: string;
   /** Skipped, but its job still waits in the queue (until Slurm cancels it for its failed input). */
   pending?: boolean;
-}
-
-/** True when the marker holds `key` and the main output exists (markers.ts isDone, from the manifest's paths). */
-export function markedDone(marker: string, output: string, key: string): boolean {
-  if (!existsSync(marker) || !existsSync(output)) return false;
-  try {
-    return (JSON.parse(readFileSync(marker, 'utf8')) as { key?: unknown }).key === key;
-  } catch {
-    return false;
-  }
 }
 
 /** The exit code the job's script recorded, if it recorded one for this job. */
